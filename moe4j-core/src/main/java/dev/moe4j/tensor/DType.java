@@ -1,0 +1,44 @@
+package dev.moe4j.tensor;
+
+/**
+ * Storage types of weights. Block types (GGML quantisations) pack {@link #blockSize} values into
+ * {@link #blockBytes} bytes; plain types have a block of one value.
+ */
+public enum DType {
+    F32(0, 1, 4),
+    F16(1, 1, 2),
+    Q4_0(2, 32, 18),   // f16 scale d, 16 bytes of 4-bit quants: x = d * (q - 8)
+    Q8_0(8, 32, 34),   // f16 scale d, 32 signed bytes: x = d * q
+    BF16(30, 1, 2),
+    // Integer and double types appear in safetensors files (token ids, reference outputs), not as weights.
+    I32(26, 1, 4),
+    I64(27, 1, 8),
+    F64(28, 1, 8);
+
+    /** The GGML type id used in GGUF files. */
+    public final int ggmlId;
+    public final int blockSize;
+    public final int blockBytes;
+
+    DType(int ggmlId, int blockSize, int blockBytes) {
+        this.ggmlId = ggmlId;
+        this.blockSize = blockSize;
+        this.blockBytes = blockBytes;
+    }
+
+    /** Bytes that {@code n} values take; {@code n} must be a multiple of the block size. */
+    public long bytesFor(long n) {
+        if (n % blockSize != 0) throw new IllegalArgumentException(this + ": " + n + " is not a multiple of " + blockSize);
+        return n / blockSize * blockBytes;
+    }
+
+    public boolean isQuantized() {
+        return blockSize > 1;
+    }
+
+    /** The type with this GGML id, or null when moe4j does not support it. */
+    public static DType fromGgml(int id) {
+        for (DType t : values()) if (t.ggmlId == id) return t;
+        return null;
+    }
+}
