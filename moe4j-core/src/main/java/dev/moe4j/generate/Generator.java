@@ -1,0 +1,57 @@
+package dev.moe4j.generate;
+
+import dev.moe4j.model.KvCache;
+import dev.moe4j.model.MoeTransformer;
+import dev.moe4j.util.Moe4jException;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/** Prefills a prompt, then decodes token by token until a stop token, the token limit or the context end. */
+public final class Generator {
+    /** Receives each generated token; return false to stop. */
+    @FunctionalInterface
+    public interface TokenListener {
+        boolean onToken(int id);
+    }
+
+    public record Result(List<Integer> tokens, String stopReason, int promptTokens, double prefillSeconds, double decodeSeconds) {}
+
+    private final MoeTransformer model;
+
+    public Generator(MoeTransformer model) {
+        this.model = model;
+    }
+
+    public Result generate(int[] prompt, int maxTokens, SamplerSettings settings, Set<Integer> stopTokens, TokenListener listener) {
+        if (prompt.length == 0) throw new Moe4jException("the prompt is empty: give at least one token");
+        int context = model.config().contextLength();
+        if (prompt.length >= context) {
+            throw new Moe4jException("prompt of " + prompt.length + " tokens does not fit the context of " + context + " tokens");
+        }
+        int capacity = Math.min(context, prompt.length + maxTokens);
+        KvCache cache = model.newCache(capacity);
+        Sampler sampler = new Sampler(settings);
+        List<Integer> history = new ArrayList<>();
+        for (int id : prompt) history.add(id);
+        List<Integer> out = new ArrayList<>();
+
+        long t0 = System.nanoTime();
+        float[] logits = model.forward(prompt, cache, false);
+        long t1 = System.nanoTime();
+        String reason = "length";
+        while (out.size() < maxTokens) {
+            int next = sampler.sample(logits, history);
+            out.add(next);
+            history.add(next);
+            if (stopTokens.contains(next)) { reason = "stop"; break; }
+            if (listener != null && !listener.onToken(next)) { reason = "cancelled"; break; }
+            if (out.size() == maxTokens) break;
+            if (cache.length() >= cache.capacity()) { reason = "context"; break; }
+            logits = model.forward(new int[] {next}, cache, false);
+        }
+        long t2 = System.nanoTime();
+        return new Result(out, reason, prompt.length, (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+    }
+}

@@ -1,0 +1,85 @@
+package dev.moe4j.model;
+
+import dev.moe4j.kernel.Activations;
+import dev.moe4j.tensor.Matrix;
+
+/** Causal multi-head attention with grouped KV heads, optional q/k/v biases and q/k RMSNorm, and RoPE. */
+public final class Attention {
+    private final ModelConfig c;
+    private final Matrix wq, wk, wv, wo;
+    private final float[] bq, bk, bv;     // null when absent
+    private final float[] qNorm, kNorm;   // null when absent
+
+    public Attention(ModelConfig c, Matrix wq, Matrix wk, Matrix wv, Matrix wo,
+                     float[] bq, float[] bk, float[] bv, float[] qNorm, float[] kNorm) {
+        this.c = c;
+        this.wq = wq; this.wk = wk; this.wv = wv; this.wo = wo;
+        this.bq = bq; this.bk = bk; this.bv = bv;
+        this.qNorm = qNorm; this.kNorm = kNorm;
+    }
+
+    /**
+     * out[n, hidden] = Attention(xn[n, hidden]) for tokens at positions [start, start+n), appending their
+     * keys and values to the layer's cache arrays.
+     */
+    public void forward(float[] xn, int n, int start, float[] kCache, float[] vCache, Rope rope, float[][] ropeTables,
+                        float[] out) {
+        int hd = c.headDim(), qDim = c.qDim(), kvDim = c.kvDim();
+        float[] q = new float[n * qDim], k = new float[n * kvDim], v = new float[n * kvDim];
+        wq.matmul(xn, n, q);
+        wk.matmul(xn, n, k);
+        wv.matmul(xn, n, v);
+        addBias(q, bq, n);
+        addBias(k, bk, n);
+        addBias(v, bv, n);
+        for (int t = 0; t < n; t++) {
+            normalizeQk(q, t * qDim, c.heads(), qNorm);
+            normalizeQk(k, t * kvDim, c.kvHeads(), kNorm);
+            for (int h = 0; h < c.heads(); h++) rope.apply(q, t * qDim + h * hd, ropeTables, t);
+            for (int h = 0; h < c.kvHeads(); h++) rope.apply(k, t * kvDim + h * hd, ropeTables, t);
+        }
+        System.arraycopy(k, 0, kCache, start * kvDim, n * kvDim);
+        System.arraycopy(v, 0, vCache, start * kvDim, n * kvDim);
+
+        float[] att = new float[n * qDim];
+        int group = c.heads() / c.kvHeads();
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        dev.moe4j.kernel.Parallel.forRange(n * c.heads(), (long) (start + n) * hd * 2, th -> {
+            int t = th / c.heads(), h = th % c.heads();
+            int kvh = h / group, len = start + t + 1;
+            float[] scores = new float[len];
+            int qo = t * qDim + h * hd;
+            for (int j = 0; j < len; j++) {
+                int ko = j * kvDim + kvh * hd;
+                float s = 0;
+                for (int i = 0; i < hd; i++) s += q[qo + i] * kCache[ko + i];
+                scores[j] = s * scale;
+            }
+            Activations.softmax(scores, 0, len);
+            for (int j = 0; j < len; j++) {
+                int vo = j * kvDim + kvh * hd;
+                float p = scores[j];
+                for (int i = 0; i < hd; i++) att[qo + i] += p * vCache[vo + i];
+            }
+        });
+        wo.matmul(att, n, out);
+    }
+
+    private static void addBias(float[] x, float[] b, int n) {
+        if (b == null) return;
+        for (int t = 0; t < n; t++) for (int i = 0; i < b.length; i++) x[t * b.length + i] += b[i];
+    }
+
+    private void normalizeQk(float[] x, int off, int nHeads, float[] w) {
+        if (w == null) return;
+        switch (c.architecture().qkNorm) {
+            case WHOLE -> Activations.rmsNorm(x, off, w, c.normEps(), x, off, nHeads * c.headDim());
+            case PER_HEAD -> {
+                for (int h = 0; h < nHeads; h++) {
+                    Activations.rmsNorm(x, off + h * c.headDim(), w, c.normEps(), x, off + h * c.headDim(), c.headDim());
+                }
+            }
+            case NONE -> { }
+        }
+    }
+}

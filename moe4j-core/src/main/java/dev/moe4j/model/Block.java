@@ -1,0 +1,23 @@
+package dev.moe4j.model;
+
+import dev.moe4j.moe.MoeLayer;
+import dev.moe4j.tensor.Matrix;
+
+/**
+ * One transformer block: pre-norm attention and a pre-norm feed-forward, each added to the residual.
+ * The feed-forward is an MoE layer, or a dense SwiGLU MLP for layers a model keeps dense.
+ */
+public record Block(float[] attnNorm, Attention attention, float[] ffnNorm, MoeLayer moe, DenseMlp dense) {
+
+    /** A dense SwiGLU MLP ({@code down · (silu(gate·x) ⊙ up·x)}). */
+    public record DenseMlp(Matrix gate, Matrix up, Matrix down) {
+        public void forward(float[] x, int n, float[] out) {
+            int h = gate.rows();
+            float[] g = new float[n * h], u = new float[n * h];
+            gate.matmul(x, n, g);
+            up.matmul(x, n, u);
+            for (int i = 0; i < g.length; i++) g[i] = dev.moe4j.kernel.Activations.silu(g[i]) * u[i];
+            down.matmul(g, n, out);
+        }
+    }
+}

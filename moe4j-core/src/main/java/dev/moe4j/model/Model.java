@@ -1,0 +1,127 @@
+package dev.moe4j.model;
+
+import dev.moe4j.format.gguf.GgufFile;
+import dev.moe4j.format.safetensors.SafetensorsStore;
+import dev.moe4j.tensor.TensorStore;
+import dev.moe4j.tokenizer.Tokenizer;
+import dev.moe4j.tokenizer.Tokenizers;
+import dev.moe4j.util.Json;
+import dev.moe4j.util.Moe4jException;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * A loaded checkpoint: its configuration, the transformer over its memory-mapped weights, and its
+ * tokenizer. Opens a {@code .gguf} file or a Hugging Face folder (config.json + safetensors).
+ */
+public final class Model implements AutoCloseable {
+    public enum Format { GGUF, SAFETENSORS }
+
+    private final Path source;
+    private final Format format;
+    private final TensorStore store;
+    private final ModelConfig config;
+    private final MoeTransformer transformer;
+    private final Tokenizer tokenizer;   // null when the checkpoint has none
+    private final String chatTemplate;   // null when the checkpoint has none
+
+    private Model(Path source, Format format, TensorStore store, ModelConfig config, Tokenizer tokenizer, String chatTemplate,
+                  TensorNames names) {
+        this.source = source;
+        this.format = format;
+        this.store = store;
+        this.config = config;
+        this.tokenizer = tokenizer;
+        this.chatTemplate = chatTemplate;
+        this.transformer = new ModelBuilder(config, names, new Weights(store)).build();
+    }
+
+    /** Opens a model; every problem with the files is a {@link Moe4jException} naming the file and field. */
+    public static Model load(Path path) {
+        if (!Files.exists(path)) throw new Moe4jException(path + ": no such file or directory");
+        if (!Files.isReadable(path)) throw new Moe4jException(path + ": not readable");
+        if (Files.isDirectory(path)) return loadHf(path);
+        if (isGguf(path)) return loadGguf(path);
+        if (path.getFileName().toString().endsWith(".safetensors") && path.getParent() != null) return loadHf(path.getParent());
+        throw new Moe4jException(path + ": not a GGUF file (bad magic) and not a checkpoint folder");
+    }
+
+    private static boolean isGguf(Path path) {
+        try (InputStream in = Files.newInputStream(path)) {
+            byte[] magic = in.readNBytes(4);
+            return magic.length == 4 && magic[0] == 'G' && magic[1] == 'G' && magic[2] == 'U' && magic[3] == 'F';
+        } catch (IOException e) {
+            throw new Moe4jException(path + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static Model loadGguf(Path path) {
+        GgufFile gguf = GgufFile.open(path);
+        try {
+            ModelConfig config = GgufConfigReader.read(gguf);
+            Map<String, Object> meta = gguf.metadata();
+            Tokenizer tok = meta.containsKey("tokenizer.ggml.model") ? Tokenizers.fromGgufMetadata(meta, path.toString()) : null;
+            String template = meta.get("tokenizer.chat_template") instanceof String s ? s : null;
+            return new Model(path, Format.GGUF, gguf, config, tok, template, new GgufTensorNames());
+        } catch (RuntimeException e) {
+            gguf.close();
+            throw e;
+        }
+    }
+
+    private static Model loadHf(Path dir) {
+        Path configFile = dir.resolve("config.json");
+        if (!Files.isRegularFile(configFile)) throw new Moe4jException(dir + ": no config.json in this folder");
+        Map<String, Object> json;
+        try {
+            json = Json.parseObject(Files.readString(configFile));
+        } catch (IOException | IllegalArgumentException e) {
+            throw new Moe4jException(configFile + ": " + e.getMessage(), e);
+        }
+        ModelConfig config = HfConfigReader.read(configFile, json);
+        SafetensorsStore store = SafetensorsStore.open(dir);
+        try {
+            boolean hasTokenizer = Files.exists(dir.resolve("tokenizer.json")) || Files.exists(dir.resolve("tokenizer.model"));
+            Tokenizer tok = hasTokenizer ? Tokenizers.fromHuggingFaceFolder(dir) : null;
+            return new Model(dir, Format.SAFETENSORS, store, config, tok, readChatTemplate(dir),
+                    new HfTensorNames(config.architecture()));
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+    }
+
+    private static String readChatTemplate(Path dir) {
+        Path f = dir.resolve("tokenizer_config.json");
+        if (!Files.isRegularFile(f)) return null;
+        try {
+            Object t = Json.parseObject(Files.readString(f)).get("chat_template");
+            return t instanceof String s ? s : null;
+        } catch (IOException | IllegalArgumentException e) {
+            throw new Moe4jException(f + ": " + e.getMessage(), e);
+        }
+    }
+
+    public Path source() { return source; }
+    public Format format() { return format; }
+    public TensorStore store() { return store; }
+    public ModelConfig config() { return config; }
+    public MoeTransformer transformer() { return transformer; }
+    public String chatTemplate() { return chatTemplate; }
+
+    public boolean hasTokenizer() { return tokenizer != null; }
+
+    public Tokenizer tokenizer() {
+        if (tokenizer == null) throw new Moe4jException(source + ": the checkpoint has no tokenizer");
+        return tokenizer;
+    }
+
+    @Override
+    public void close() {
+        store.close();
+    }
+}

@@ -1,0 +1,106 @@
+package dev.moe4j.model;
+
+import dev.moe4j.model.TensorNames.Projection;
+import dev.moe4j.moe.ExpertBank;
+import dev.moe4j.moe.LinearRouter;
+import dev.moe4j.moe.MoeLayer;
+import dev.moe4j.moe.SharedExpert;
+import dev.moe4j.moe.SoftmaxTopK;
+import dev.moe4j.moe.SwiGluExperts;
+import dev.moe4j.tensor.Matrix;
+import dev.moe4j.tensor.Tensor;
+
+/** Assembles a {@link MoeTransformer} from a config and named tensors, checking every shape. */
+public final class ModelBuilder {
+    private final ModelConfig c;
+    private final TensorNames names;
+    private final Weights w;
+
+    public ModelBuilder(ModelConfig config, TensorNames names, Weights weights) {
+        this.c = config;
+        this.names = names;
+        this.w = weights;
+    }
+
+    public MoeTransformer build() {
+        int d = c.hidden(), v = c.vocabSize();
+        Matrix embedding = w.matrix(names.embedding(), v, d);
+        Matrix output = w.has(names.output()) ? w.matrix(names.output(), v, d) : embedding; // tied when absent
+        Block[] blocks = new Block[c.layers()];
+        for (int l = 0; l < c.layers(); l++) blocks[l] = block(l);
+        return new MoeTransformer(c, embedding, blocks, w.vector(names.outputNorm(), d), output);
+    }
+
+    private Block block(int l) {
+        int d = c.hidden(), q = c.qDim(), kv = c.kvDim();
+        float[] qNorm = null, kNorm = null;
+        switch (c.architecture().qkNorm) {
+            case WHOLE -> { qNorm = w.vector(names.qNorm(l), q); kNorm = w.vector(names.kNorm(l), kv); }
+            case PER_HEAD -> { qNorm = w.vector(names.qNorm(l), c.headDim()); kNorm = w.vector(names.kNorm(l), c.headDim()); }
+            case NONE -> { }
+        }
+        Attention attention = new Attention(c,
+                w.matrix(names.q(l), q, d), w.matrix(names.k(l), kv, d), w.matrix(names.v(l), kv, d), w.matrix(names.o(l), d, q),
+                w.optionalVector(names.qBias(l), q), w.optionalVector(names.kBias(l), kv), w.optionalVector(names.vBias(l), kv),
+                qNorm, kNorm);
+        float[] attnNorm = w.vector(names.attnNorm(l), d), ffnNorm = w.vector(names.ffnNorm(l), d);
+        if (c.isDense(l)) {
+            int f = c.denseFfn();
+            Block.DenseMlp mlp = new Block.DenseMlp(w.matrix(names.denseMlp(l, Projection.GATE), f, d),
+                    w.matrix(names.denseMlp(l, Projection.UP), f, d), w.matrix(names.denseMlp(l, Projection.DOWN), d, f));
+            return new Block(attnNorm, attention, ffnNorm, null, mlp);
+        }
+        LinearRouter router = new LinearRouter(w.matrix(names.router(l), c.experts(), d), null,
+                new SoftmaxTopK(c.topK(), c.renormalizeTopK()));
+        return new Block(attnNorm, attention, ffnNorm, new MoeLayer(router, experts(l), sharedExpert(l)), null);
+    }
+
+    private ExpertBank experts(int l) {
+        int n = c.experts(), d = c.hidden(), f = c.expertFfn();
+        Matrix[] gate = new Matrix[n], up = new Matrix[n], down = new Matrix[n];
+        String fused = names.fusedGateUp(l);
+        String mergedGate = names.mergedExperts(l, Projection.GATE), mergedDown = names.mergedExperts(l, Projection.DOWN);
+        if (fused != null && (w.has(fused) || w.has(fused + ".weight"))) {
+            Tensor gu = w.require(w.has(fused) ? fused : fused + ".weight", n, 2L * f, d);
+            Tensor dn = w.require(w.has(mergedDown) ? mergedDown : mergedDown + ".weight", n, d, f);
+            for (int e = 0; e < n; e++) {
+                Matrix slab = Matrix.slab(gu, e);
+                gate[e] = slab.rowRange(0, f);
+                up[e] = slab.rowRange(f, f);
+                down[e] = Matrix.slab(dn, e);
+            }
+        } else if (mergedGate != null && w.has(mergedGate)) {
+            Tensor g = w.require(mergedGate, n, f, d);
+            Tensor u = w.require(names.mergedExperts(l, Projection.UP), n, f, d);
+            Tensor dn = w.require(mergedDown, n, d, f);
+            for (int e = 0; e < n; e++) {
+                gate[e] = Matrix.slab(g, e);
+                up[e] = Matrix.slab(u, e);
+                down[e] = Matrix.slab(dn, e);
+            }
+        } else {
+            for (int e = 0; e < n; e++) {
+                gate[e] = w.matrix(names.expert(l, e, Projection.GATE), f, d);
+                up[e] = w.matrix(names.expert(l, e, Projection.UP), f, d);
+                down[e] = w.matrix(names.expert(l, e, Projection.DOWN), d, f);
+            }
+        }
+        return new SwiGluExperts(gate, up, down);
+    }
+
+    private SharedExpert sharedExpert(int l) {
+        int f = c.sharedExpertFfn(), d = c.hidden();
+        if (f == 0) return null;
+        Matrix gateVec = null;
+        if (c.sharedExpertGated()) {
+            // Stored as [1, hidden] by transformers; GGUF writes it as a 1-D [hidden] vector or [1, hidden].
+            Tensor g = w.find(names.sharedExpertGate(l)).orElseThrow(() ->
+                    w.error("missing tensor '" + names.sharedExpertGate(l) + "'"));
+            if (g.elementCount() != d) w.checkShape(g, 1, d);
+            gateVec = new Matrix(g.name(), g.dtype(), g.data(), 0, 1, d);
+        }
+        return new SharedExpert(w.matrix(names.sharedExpert(l, Projection.GATE), f, d),
+                w.matrix(names.sharedExpert(l, Projection.UP), f, d),
+                w.matrix(names.sharedExpert(l, Projection.DOWN), d, f), gateVec);
+    }
+}

@@ -1,0 +1,74 @@
+package dev.moe4j.model;
+
+import dev.moe4j.kernel.Activations;
+import dev.moe4j.tensor.Matrix;
+import dev.moe4j.util.Moe4jException;
+
+/**
+ * A decoder-only MoE transformer: embeddings, blocks, final norm, output head. One forward pass handles
+ * any number of new tokens (prefill) or one (decode) against a {@link KvCache}.
+ */
+public final class MoeTransformer {
+    private final ModelConfig config;
+    private final Matrix embedding;   // [vocab, hidden]
+    private final Block[] blocks;
+    private final float[] outputNorm;
+    private final Matrix output;      // [vocab, hidden]
+    private final Rope rope;
+
+    public MoeTransformer(ModelConfig config, Matrix embedding, Block[] blocks, float[] outputNorm, Matrix output) {
+        this.config = config;
+        this.embedding = embedding;
+        this.blocks = blocks;
+        this.outputNorm = outputNorm;
+        this.output = output;
+        this.rope = new Rope(config.headDim(), config.ropeTheta(), config.ropeStyle());
+    }
+
+    public ModelConfig config() { return config; }
+    public Block[] blocks() { return blocks; }
+
+    public KvCache newCache(int capacity) {
+        if (capacity <= 0) throw new IllegalArgumentException("cache capacity must be positive");
+        return new KvCache(config.layers(), config.kvDim(), capacity);
+    }
+
+    /**
+     * Runs {@code ids} (the tokens following those already in {@code cache}) through the model.
+     *
+     * @return logits {@code [n, vocab]} for every new position when {@code allLogits}, else {@code [vocab]} for the last
+     */
+    public float[] forward(int[] ids, KvCache cache, boolean allLogits) {
+        int n = ids.length, d = config.hidden(), start = cache.length();
+        if (n == 0) throw new IllegalArgumentException("no tokens to run");
+        if (start + n > cache.capacity()) {
+            throw new Moe4jException("sequence of " + (start + n) + " tokens exceeds the context of " + cache.capacity() + " tokens");
+        }
+        float[] x = new float[n * d];
+        for (int t = 0; t < n; t++) {
+            if (ids[t] < 0 || ids[t] >= config.vocabSize()) {
+                throw new Moe4jException("token id " + ids[t] + " is out of range [0, " + config.vocabSize() + ")");
+            }
+            embedding.row(ids[t], x, t * d);
+        }
+        float[][] ropeTables = rope.tables(start, n);
+        float[] xn = new float[n * d], y = new float[n * d];
+        for (int l = 0; l < blocks.length; l++) {
+            Block b = blocks[l];
+            for (int t = 0; t < n; t++) Activations.rmsNorm(x, t * d, b.attnNorm(), config.normEps(), xn, t * d, d);
+            b.attention().forward(xn, n, start, cache.keys[l], cache.values[l], rope, ropeTables, y);
+            for (int i = 0; i < n * d; i++) x[i] += y[i];
+            for (int t = 0; t < n; t++) Activations.rmsNorm(x, t * d, b.ffnNorm(), config.normEps(), xn, t * d, d);
+            if (b.moe() != null) b.moe().forward(xn, n, y);
+            else b.dense().forward(xn, n, y);
+            for (int i = 0; i < n * d; i++) x[i] += y[i];
+        }
+        cache.advance(n);
+        int from = allLogits ? 0 : n - 1, rows = n - from;
+        float[] h = new float[rows * d];
+        for (int t = 0; t < rows; t++) Activations.rmsNorm(x, (from + t) * d, outputNorm, config.normEps(), h, t * d, d);
+        float[] logits = new float[rows * config.vocabSize()];
+        output.matmul(h, rows, logits);
+        return logits;
+    }
+}

@@ -1,0 +1,42 @@
+package dev.moe4j.model;
+
+/**
+ * Names of a model's tensors in one file format. Expert tensors come in several layouts, so the loader
+ * asks for each candidate and uses the one the file has.
+ */
+public interface TensorNames {
+    String embedding();
+    String outputNorm();
+    String output();
+
+    String attnNorm(int l);
+    String ffnNorm(int l);
+    String q(int l);
+    String k(int l);
+    String v(int l);
+    String o(int l);
+    String qBias(int l);
+    String kBias(int l);
+    String vBias(int l);
+    String qNorm(int l);
+    String kNorm(int l);
+
+    String router(int l);
+
+    /** Merged 3-D expert tensors {@code [experts, out, in]} (GGUF), or null when the format has none. */
+    String mergedExperts(int l, Projection p);
+
+    /** One expert's 2-D tensor. */
+    String expert(int l, int e, Projection p);
+
+    /** Fused gate+up 3-D tensor {@code [experts, 2*ffn, in]}, or null when the format has none. */
+    String fusedGateUp(int l);
+
+    String sharedExpert(int l, Projection p);
+    String sharedExpertGate(int l);
+
+    /** Dense (non-MoE) MLP of a layer. */
+    String denseMlp(int l, Projection p);
+
+    enum Projection { GATE, UP, DOWN }
+}

@@ -1,0 +1,34 @@
+package dev.moe4j.moe;
+
+import dev.moe4j.tensor.Matrix;
+
+/** The usual router: logits = x · Wᵀ (+ b), then a {@link RoutingStrategy}. */
+public final class LinearRouter implements Router {
+    private final Matrix weight;   // [experts, dim]
+    private final float[] bias;    // [experts] or null
+    private final RoutingStrategy strategy;
+
+    public LinearRouter(Matrix weight, float[] bias, RoutingStrategy strategy) {
+        this.weight = weight;
+        this.bias = bias;
+        this.strategy = strategy;
+    }
+
+    @Override
+    public RoutingPlan route(float[] hidden, int tokens) {
+        int e = weight.rows();
+        float[] logits = new float[tokens * e];
+        weight.matmul(hidden, tokens, logits);
+        if (bias != null) for (int t = 0; t < tokens; t++) for (int i = 0; i < e; i++) logits[t * e + i] += bias[i];
+        return strategy.plan(logits, tokens, e);
+    }
+
+    @Override
+    public int experts() {
+        return weight.rows();
+    }
+
+    public RoutingStrategy strategy() {
+        return strategy;
+    }
+}

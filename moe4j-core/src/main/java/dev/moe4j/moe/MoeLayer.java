@@ -1,0 +1,51 @@
+package dev.moe4j.moe;
+
+/**
+ * The MoE feed-forward: route, dispatch each expert's rows, run each chosen expert once over its bin,
+ * combine the weighted rows back, add shared experts.
+ */
+public final class MoeLayer {
+    private final Router router;
+    private final ExpertBank experts;
+    private final SharedExpert shared; // may be null
+    private RoutingPlan lastPlan;
+
+    public MoeLayer(Router router, ExpertBank experts, SharedExpert shared) {
+        if (router.experts() != experts.experts()) {
+            throw new IllegalArgumentException("router scores " + router.experts() + " experts but the bank holds " + experts.experts());
+        }
+        this.router = router;
+        this.experts = experts;
+        this.shared = shared;
+    }
+
+    /** out[tokens, dim] = MoE(x[tokens, dim]); returns the plan used. */
+    public RoutingPlan forward(float[] x, int tokens, float[] out) {
+        int dim = experts.inputDim();
+        RoutingPlan plan = router.route(x, tokens);
+        java.util.Arrays.fill(out, 0, tokens * dim, 0f);
+        for (int e = 0; e < plan.experts(); e++) {
+            int n = plan.load(e);
+            if (n == 0) continue;
+            float[] rows = new float[n * dim];
+            for (int i = 0; i < n; i++) System.arraycopy(x, plan.binToken(e, i) * dim, rows, i * dim, dim);  // dispatch
+            float[] y = new float[n * dim];
+            experts.forward(e, rows, n, y);
+            for (int i = 0; i < n; i++) {                                                               // combine
+                int t = plan.binToken(e, i);
+                float w = plan.binWeight(e, i);
+                for (int j = 0; j < dim; j++) out[t * dim + j] += w * y[i * dim + j];
+            }
+        }
+        if (shared != null) shared.addTo(x, tokens, out);
+        lastPlan = plan;
+        return plan;
+    }
+
+    public Router router() { return router; }
+    public ExpertBank experts() { return experts; }
+    public SharedExpert shared() { return shared; }
+
+    /** The plan of the most recent forward call (for statistics), or null. */
+    public RoutingPlan lastPlan() { return lastPlan; }
+}

@@ -1,0 +1,20 @@
+package dev.moe4j;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Finds the shared reference checkpoints ({@code shared/refs} beside the repository). */
+public final class RefsLocator {
+    private RefsLocator() {}
+
+    /** The refs folder, or null when it is not there. */
+    public static Path refs() {
+        Path p = Path.of("").toAbsolutePath();
+        while (p != null) {
+            Path candidate = p.resolve("shared").resolve("refs");
+            if (Files.isDirectory(candidate)) return candidate;
+            p = p.getParent();
+        }
+        return null;
+    }
+}
