@@ -268,8 +268,12 @@ final class HfJsonLoader {
                 }
             }
             case "RobertaProcessing", "BertProcessing" -> {
-                pre.add(intOf(Json.arr(p.get("cls")).get(1), field + ".cls"));
-                post.add(intOf(Json.arr(p.get("sep")).get(1), field + ".sep"));
+                List<Object> cls = Json.arr(p.get("cls")), sep = Json.arr(p.get("sep"));
+                if (cls == null || cls.size() != 2 || sep == null || sep.size() != 2) {
+                    throw bad(field, "cls/sep must be [token, id]");
+                }
+                pre.add(intOf(cls.get(1), field + ".cls"));
+                post.add(intOf(sep.get(1), field + ".sep"));
             }
             case "Sequence" -> {
                 List<Object> steps = Json.arr(p.get("processors"));
