@@ -1,0 +1,158 @@
+package dev.moe4j.tokenizer;
+
+import dev.moe4j.util.Moe4jException;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Builds a tokenizer from GGUF {@code tokenizer.ggml.*} metadata ('llama' SentencePiece or 'gpt2' byte-level BPE). */
+final class GgufVocab {
+    private static final String K = "tokenizer.ggml.";
+
+    private final Map<String, Object> md;
+    private final String source;
+
+    private GgufVocab(Map<String, Object> md, String source) {
+        this.md = md;
+        this.source = source;
+    }
+
+    static Tokenizer load(Map<String, Object> metadata, String source) {
+        GgufVocab g = new GgufVocab(metadata, source);
+        String model = g.string("model");
+        return switch (model) {
+            case "llama" -> g.llama();
+            case "gpt2" -> g.gpt2();
+            default -> throw new Moe4jException(source + ": " + K + "model '" + model
+                    + "' is not supported (only 'llama' and 'gpt2')");
+        };
+    }
+
+    private Tokenizer llama() {
+        SpmVocab v = new SpmVocab();
+        v.source = source;
+        v.pieces = tokens();
+        int n = v.pieces.length;
+        v.scores = new float[n];
+        List<Object> scores = list("scores", false);
+        v.types = types(n);
+        for (int i = 0; i < n; i++) {
+            if (scores != null) v.scores[i] = ((Number) element(scores, i, "scores", Number.class)).floatValue();
+            if (v.types[i] == SpmVocab.BYTE) v.byteFallback = true;
+        }
+        v.unkId = id("unknown_token_id", n);
+        v.bosId = id("bos_token_id", n);
+        v.eosId = id("eos_token_id", n);
+        v.addBos = bool("add_bos_token", true);
+        v.addEos = bool("add_eos_token", false);
+        v.addDummyPrefix = bool("add_space_prefix", true);
+        return v.build();
+    }
+
+    private Tokenizer gpt2() {
+        String[] tokens = tokens();
+        int n = tokens.length;
+        int[] types = types(n);
+        Map<String, Integer> vocab = new HashMap<>(n * 2);
+        for (int i = 0; i < n; i++) vocab.putIfAbsent(tokens[i], i);
+        List<Object> mergesList = list("merges", true);
+        List<String[]> pairs = new ArrayList<>(mergesList.size());
+        for (int i = 0; i < mergesList.size(); i++) {
+            String m = (String) element(mergesList, i, "merges", String.class);
+            int sp = m.indexOf(' ', 1);
+            if (sp < 0) throw new Moe4jException(source + ": " + K + "merges[" + i + "] '" + m + "' is not 'left right'");
+            pairs.add(new String[]{m.substring(0, sp), m.substring(sp + 1)});
+        }
+        BpeTokenizer.Spec s = new BpeTokenizer.Spec();
+        s.source = source;
+        s.model = new BpeModel(vocab, BpeModel.mergesFromPairs(vocab, pairs, source), false, -1, false, false);
+        s.idToToken = tokens;
+        for (int i = 0; i < n; i++) {
+            if (types[i] == SpmVocab.CONTROL || types[i] == SpmVocab.USER_DEFINED) {
+                s.added.add(new AddedTokens.Token(tokens[i], i, types[i] == SpmVocab.CONTROL, false, false));
+            }
+        }
+        List<PreTokenizer> steps = new ArrayList<>();
+        for (String regex : preRegexes(md.get(K + "pre") instanceof String pre ? pre : "default")) {
+            steps.add(new PreTokenizer.RegexSplit(PreTokenizer.compile(regex), false));
+        }
+        steps.add(new PreTokenizer.ByteLevelPre(false, null));
+        s.preTokenizer = new PreTokenizer.Sequence(steps);
+        s.decoder.add(new DecodeStep.ByteLevelDecode());
+        s.bos = id("bos_token_id", n);
+        s.eos = id("eos_token_id", n);
+        s.prefix = bool("add_bos_token", false) && s.bos >= 0 ? new int[]{s.bos} : new int[0];
+        s.suffix = bool("add_eos_token", false) && s.eos >= 0 ? new int[]{s.eos} : new int[0];
+        return new BpeTokenizer(s);
+    }
+
+    /** llama.cpp's pre-tokenizer names → split regexes (applied in order). */
+    private List<String> preRegexes(String pre) {
+        return switch (pre) {
+            case "default", "gpt-2", "gpt2", "olmo", "mpt", "jais", "trillion" -> List.of(PreTokenizer.GPT2_PATTERN);
+            case "qwen2", "deepseek-r1-qwen", "stablelm2", "hunyuan" -> List.of(PreTokenizer.QWEN2_PATTERN);
+            case "llama-bpe", "llama3", "dbrx", "smaug-bpe", "falcon3", "pixtral" -> List.of(PreTokenizer.LLAMA3_PATTERN);
+            default -> throw new Moe4jException(source + ": " + K + "pre '" + pre + "' is not a supported pre-tokenizer");
+        };
+    }
+
+    private String[] tokens() {
+        List<Object> l = list("tokens", true);
+        String[] t = new String[l.size()];
+        for (int i = 0; i < t.length; i++) t[i] = (String) element(l, i, "tokens", String.class);
+        return t;
+    }
+
+    private int[] types(int n) {
+        int[] t = new int[n];
+        List<Object> l = list("token_type", false);
+        if (l != null && l.size() != n) {
+            throw new Moe4jException(source + ": " + K + "token_type has " + l.size() + " entries for " + n + " tokens");
+        }
+        for (int i = 0; i < n; i++) t[i] = l == null ? SpmVocab.NORMAL : ((Number) element(l, i, "token_type", Number.class)).intValue();
+        return t;
+    }
+
+    private Object element(List<Object> l, int i, String key, Class<?> type) {
+        Object o = l.get(i);
+        if (!type.isInstance(o)) {
+            throw new Moe4jException(source + ": " + K + key + "[" + i + "] is " + (o == null ? "null" : o.getClass().getSimpleName())
+                    + ", expected " + type.getSimpleName());
+        }
+        return o;
+    }
+
+    private String string(String key) {
+        Object o = md.get(K + key);
+        if (!(o instanceof String s)) throw new Moe4jException(source + ": " + K + key + (o == null ? " is missing" : " is not a string"));
+        return s;
+    }
+
+    @SuppressWarnings("unchecked")
+    private List<Object> list(String key, boolean required) {
+        Object o = md.get(K + key);
+        if (o == null && !required) return null;
+        if (!(o instanceof List<?> l)) throw new Moe4jException(source + ": " + K + key + (o == null ? " is missing" : " is not an array"));
+        return (List<Object>) l;
+    }
+
+    private int id(String key, int n) {
+        Object o = md.get(K + key);
+        if (o == null) return -1;
+        if (!(o instanceof Number num)) throw new Moe4jException(source + ": " + K + key + " is not an integer");
+        long v = num.longValue();
+        if (v < 0 || v >= n) throw new Moe4jException(source + ": " + K + key + " = " + v + " is outside the vocabulary of " + n);
+        return (int) v;
+    }
+
+    private boolean bool(String key, boolean dflt) {
+        Object o = md.get(K + key);
+        if (o == null) return dflt;
+        if (o instanceof Boolean b) return b;
+        if (o instanceof Number num) return num.longValue() != 0;
+        throw new Moe4jException(source + ": " + K + key + " is not a boolean");
+    }
+
+}

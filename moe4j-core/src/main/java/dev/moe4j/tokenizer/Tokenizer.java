@@ -1,0 +1,35 @@
+package dev.moe4j.tokenizer;
+
+import java.util.Map;
+
+/** Text ↔ token ids, matching the Hugging Face {@code tokenizers} library on the same vocabulary. Thread-safe. */
+public interface Tokenizer {
+    /**
+     * Encodes {@code text}. Added/special token strings inside the text (e.g. {@code <|im_start|>}) are always
+     * matched as single tokens; {@code addSpecial} only controls the BOS/EOS the post-processor adds.
+     */
+    int[] encode(String text, boolean addSpecial);
+
+    /** Decodes ids back to text, special tokens included. Throws {@code Moe4jException} for an id out of range. */
+    String decode(int[] ids);
+
+    int vocabSize();
+
+    /** Id of the beginning-of-sequence token, or -1 when the model has none. */
+    int bosId();
+
+    /** Id of the end-of-sequence token, or -1 when the model has none. */
+    int eosId();
+
+    /** The raw vocabulary string of a token (e.g. {@code ▁the}, {@code Ġthe}, {@code <0x0A>}). */
+    String tokenText(int id);
+
+    /** Whether the token is a special (control) token such as BOS, EOS or a chat-template marker. */
+    boolean isSpecial(int id);
+
+    /** Special token strings and their ids. */
+    Map<String, Integer> specialTokens();
+
+    /** A fresh decoder for generation that emits text only once characters are complete. */
+    TokenDecoder streamingDecoder();
+}
