@@ -47,7 +47,11 @@ final class GgufVocab {
         v.eosId = id("eos_token_id", n);
         v.addBos = bool("add_bos_token", true);
         v.addEos = bool("add_eos_token", false);
-        v.addDummyPrefix = bool("add_space_prefix", true);
+        // Hugging Face's Llama/Mistral tokenizers always prepend '▁' (Metaspace, prepend_scheme "first"), but
+        // llama.cpp's converter writes add_space_prefix=false for some of them (it copies the SentencePiece
+        // model's add_dummy_prefix). moe4j matches Hugging Face, so it reads the key only to validate it.
+        bool("add_space_prefix", true);
+        v.addDummyPrefix = true;
         return v.build();
     }
 
