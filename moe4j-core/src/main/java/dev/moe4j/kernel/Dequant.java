@@ -31,6 +31,7 @@ public final class Dequant {
     /** Same lane count as F but 16/8-bit lanes, so a load converts lane for lane into F. */
     static final VectorSpecies<Short> S = speciesOf(short.class, L * 16);
     static final VectorSpecies<Byte> B = speciesOf(byte.class, L * 8);
+    static final VectorSpecies<Integer> I = F.withLanes(int.class); // a constant, so conversions get intrinsified
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private Dequant() {}
@@ -138,7 +139,7 @@ public final class Dequant {
     /** L half-precision values (F16 or BF16) at {@code off} as floats. */
     static FloatVector halfToFloat(DType t, MemorySegment seg, long off) {
         IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, off, LE)
-                .convertShape(VectorOperators.S2I, F.withLanes(int.class), 0);
+                .convertShape(VectorOperators.S2I, I, 0);
         if (t == DType.BF16) return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
         // IEEE half: shifting exponent+mantissa into float position and scaling by 2^(127-15) rebiases the
         // exponent and handles subnormals exactly; only Inf/NaN (exponent 31) need their exponent set to 255.

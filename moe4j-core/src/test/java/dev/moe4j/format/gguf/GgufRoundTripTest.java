@@ -190,6 +190,25 @@ class GgufRoundTripTest {
     }
 
     @Test
+    void mapsFilesLargerThan2GiB() throws Exception {
+        // A sparse file: the tensor lives 3 GiB into the data section, so nothing fits an int offset.
+        long offset = 3L << 30;
+        byte[] header = GgufCorruptionTest.Raw.header(1, 0).tensor("far", DType.F32.ggmlId, offset, 4).pad(32).toBytes();
+        Path p = dir.resolve("big.gguf");
+        try (var raf = new java.io.RandomAccessFile(p.toFile(), "rw")) {
+            raf.write(header);
+            raf.setLength(header.length + offset + 16);
+            raf.seek(header.length + offset + 12);
+            raf.write(new byte[]{0, 0, (byte) 0xC0, 0x3F}); // 1.5f little-endian
+        }
+        try (GgufFile f = GgufFile.open(p)) {
+            assertEquals(1.5f, Dequant.get(DType.F32, f.tensor("far").data(), 0, 3));
+        } finally {
+            Files.delete(p);
+        }
+    }
+
+    @Test
     void readsVersion2() throws Exception {
         Path p = dir.resolve("v2.gguf");
         new GgufWriter().putString("general.architecture", "llama").addTensor("w", DType.F32, new long[]{2}, new float[]{1, 2}).write(p);
