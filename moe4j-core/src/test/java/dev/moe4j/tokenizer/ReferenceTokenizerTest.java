@@ -1,5 +1,6 @@
 package dev.moe4j.tokenizer;
 
+import dev.moe4j.format.gguf.GgufFile;
 import dev.moe4j.util.Json;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicNode;
@@ -35,6 +36,16 @@ class ReferenceTokenizerTest {
             } else {
                 nodes.add(suite(name + " gguf gpt2 vocab",
                         () -> Tokenizers.fromGgufMetadata(gpt2Metadata(dir.resolve("tokenizer.json")), name), ref));
+            }
+            // The vocabularies llama.cpp's converter actually wrote.
+            for (String file : List.of("model-f32.gguf", "model-q8_0.gguf")) {
+                Path gguf = dir.resolve(file);
+                if (!Files.isRegularFile(gguf)) continue;
+                nodes.add(suite(name + " " + file, () -> {
+                    try (GgufFile g = GgufFile.open(gguf)) {
+                        return Tokenizers.fromGgufMetadata(g.metadata(), gguf.toString());
+                    }
+                }, ref));
             }
         }
         return nodes;
