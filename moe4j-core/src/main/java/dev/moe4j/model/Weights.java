@@ -63,7 +63,7 @@ public final class Weights {
         return matrix(name, rows, cols);
     }
 
-    /** A 2-D weight that a file may also store as a 1-D vector (a single-output linear layer). */
+    /** Every element of a tensor as floats (norm weights and biases: small vectors kept on the heap). */
     public float[] toFloats(Tensor t) {
         int n = Math.toIntExact(t.elementCount());
         float[] out = new float[n];
