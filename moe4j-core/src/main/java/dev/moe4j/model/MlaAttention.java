@@ -1,0 +1,95 @@
+package dev.moe4j.model;
+
+import dev.moe4j.kernel.Activations;
+import dev.moe4j.kernel.Parallel;
+import dev.moe4j.tensor.Matrix;
+
+/**
+ * DeepSeek's multi-head latent attention. Keys and values are rebuilt from a compressed latent
+ * {@code c = RMSNorm(W_kva · x)[:rank]} per token, so the cache holds only {@code c} and the shared rotary
+ * key {@code k_pe} — not per-head keys and values. Attention runs in the "absorbed" form:
+ * {@code q_nope · (W_kb c) = (W_kbᵀ q_nope) · c} and {@code Σ p v = W_vb (Σ p c)}, which is exact.
+ */
+public final class MlaAttention {
+    private final int heads, rank, nope, ropeDim, vDim;
+    private final float eps;
+    private final Matrix wq, wqa, wqb, wkva, wkvb, wo;   // wq when there is no q low-rank path, else wqa/wqb
+    private final float[] qaNorm, kvaNorm;
+    private final Rope rope;
+
+    public MlaAttention(int heads, int rank, int nope, int ropeDim, int vDim, float eps, Matrix wq, Matrix wqa, float[] qaNorm,
+                        Matrix wqb, Matrix wkva, float[] kvaNorm, Matrix wkvb, Matrix wo, double ropeTheta) {
+        this.heads = heads; this.rank = rank; this.nope = nope; this.ropeDim = ropeDim; this.vDim = vDim; this.eps = eps;
+        this.wq = wq; this.wqa = wqa; this.qaNorm = qaNorm; this.wqb = wqb;
+        this.wkva = wkva; this.kvaNorm = kvaNorm; this.wkvb = wkvb; this.wo = wo;
+        // Hugging Face de-interleaves the rope part before rotate-half (rope_interleave); applying the same
+        // permutation to q and k leaves q·k unchanged, so rotating adjacent pairs in place is equivalent.
+        this.rope = new Rope(ropeDim, ropeTheta, RopeStyle.ADJACENT);
+    }
+
+    /** Width of the latent cache entry ({@code c}) and of the rotary key entry ({@code k_pe}). */
+    public int latentWidth() { return rank; }
+    public int ropeWidth() { return ropeDim; }
+
+    /**
+     * out[n, hidden] for tokens at positions [start, start+n), appending their latents to
+     * {@code cCache [capacity, rank]} and rotary keys to {@code peCache [capacity, ropeDim]}.
+     */
+    public void forward(float[] xn, int n, int start, float[] cCache, float[] peCache, float[] out) {
+        int qkHead = nope + ropeDim, qDim = heads * qkHead;
+        float[] q = new float[n * qDim];
+        if (wq != null) {
+            wq.matmul(xn, n, q);
+        } else {
+            float[] qa = new float[n * wqa.rows()];
+            wqa.matmul(xn, n, qa);
+            for (int t = 0; t < n; t++) Activations.rmsNorm(qa, t * wqa.rows(), qaNorm, eps, qa, t * wqa.rows(), wqa.rows());
+            wqb.matmul(qa, n, q);
+        }
+        float[] kva = new float[n * (rank + ropeDim)];
+        wkva.matmul(xn, n, kva);
+        float[][] tables = rope.tables(start, n);
+        for (int t = 0; t < n; t++) {
+            int src = t * (rank + ropeDim), pos = start + t;
+            Activations.rmsNorm(kva, src, kvaNorm, eps, cCache, pos * rank, rank);
+            System.arraycopy(kva, src + rank, peCache, pos * ropeDim, ropeDim);
+            rope.apply(peCache, pos * ropeDim, tables, t);
+            for (int h = 0; h < heads; h++) rope.apply(q, t * qDim + h * qkHead + nope, tables, t);
+        }
+
+        float scale = (float) (1.0 / Math.sqrt(qkHead));
+        float[] ctx = new float[n * heads * vDim];
+        Parallel.forRange(n * heads, (long) (start + n) * (rank + ropeDim) + (long) nope * rank * 2, th -> {
+            int t = th / heads, h = th % heads, len = start + t + 1;
+            int qo = t * qDim + h * qkHead;
+            // q_abs = W_kb(h)ᵀ q_nope: row i of head h's key block, weighted by q_nope[i]
+            float[] qAbs = new float[rank], row = new float[rank];
+            for (int i = 0; i < nope; i++) {
+                wkvb.row(h * (nope + vDim) + i, row, 0);
+                float qi = q[qo + i];
+                for (int r = 0; r < rank; r++) qAbs[r] += qi * row[r];
+            }
+            float[] scores = new float[len];
+            for (int j = 0; j < len; j++) {
+                float s = 0;
+                for (int r = 0; r < rank; r++) s += qAbs[r] * cCache[j * rank + r];
+                for (int i = 0; i < ropeDim; i++) s += q[qo + nope + i] * peCache[j * ropeDim + i];
+                scores[j] = s * scale;
+            }
+            Activations.softmax(scores, 0, len);
+            float[] latent = new float[rank];
+            for (int j = 0; j < len; j++) {
+                float p = scores[j];
+                for (int r = 0; r < rank; r++) latent[r] += p * cCache[j * rank + r];
+            }
+            // v = W_vb(h) · Σ p c
+            for (int i = 0; i < vDim; i++) {
+                wkvb.row(h * (nope + vDim) + nope + i, row, 0);
+                float s = 0;
+                for (int r = 0; r < rank; r++) s += row[r] * latent[r];
+                ctx[(t * heads + h) * vDim + i] = s;
+            }
+        });
+        wo.matmul(ctx, n, out);
+    }
+}
