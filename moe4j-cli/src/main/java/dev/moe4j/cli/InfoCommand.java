@@ -35,6 +35,12 @@ final class InfoCommand implements Callable<Integer> {
             out.printf("experts        %d routed, top-%d, expert width %d, weights %s%n", c.experts(), c.topK(), c.expertFfn(),
                     c.renormalizeTopK() ? "renormalised" : "not renormalised");
             out.printf("shared experts %s%n", c.sharedExpertFfn() == 0 ? "none" : "1 of width " + c.sharedExpertFfn() + (c.sharedExpertGated() ? ", sigmoid-gated" : ""));
+            ModelConfig.Extras x = c.extras();
+            if (x.groups() > 1) out.printf("routing        sigmoid scores, top-%d of %d expert groups, weights x %.3g%n", x.groupsKept(), x.groups(), x.routedScale());
+            if (x.mla() != null) out.printf("attention      latent (MLA): kv rank %d, q rank %d, head dims %d+%d rope, value %d%n",
+                    x.mla().kvLoraRank(), x.mla().qLoraRank(), x.mla().nopeDim(), x.mla().ropeDim(), x.mla().vDim());
+            if (x.slidingLayers() != null) out.printf("attention      sliding window %d on %d of %d layers, attention sinks%n",
+                    x.slidingWindow(), countTrue(x.slidingLayers()), c.layers());
             out.printf("vocabulary     %d%n", c.vocabSize());
             out.printf("context length %d%n", c.contextLength());
             out.printf("rope           theta %.1f, %s%n", c.ropeTheta(), c.ropeStyle() == dev.moe4j.model.RopeStyle.HALF ? "rotate-half pairs" : "adjacent pairs");
@@ -43,6 +49,12 @@ final class InfoCommand implements Callable<Integer> {
                     ParameterCount.human(p.active()), 100.0 * p.active() / p.total());
         }
         return 0;
+    }
+
+    private static int countTrue(boolean[] b) {
+        int n = 0;
+        for (boolean v : b) if (v) n++;
+        return n;
     }
 
     private static int countMoe(ModelConfig c) {

@@ -9,13 +9,24 @@ public final class Attention {
     private final Matrix wq, wk, wv, wo;
     private final float[] bq, bk, bv;     // null when absent
     private final float[] qNorm, kNorm;   // null when absent
+    private final float[] bo;             // output bias, null when absent
+    private final float[] sinks;          // per-head sink logits joining the softmax (GPT-OSS), null when absent
+    private final int window;             // attend to the last `window` positions only; 0 = all
 
     public Attention(ModelConfig c, Matrix wq, Matrix wk, Matrix wv, Matrix wo,
                      float[] bq, float[] bk, float[] bv, float[] qNorm, float[] kNorm) {
+        this(c, wq, wk, wv, wo, bq, bk, bv, qNorm, kNorm, null, null, 0);
+    }
+
+    public Attention(ModelConfig c, Matrix wq, Matrix wk, Matrix wv, Matrix wo,
+                     float[] bq, float[] bk, float[] bv, float[] qNorm, float[] kNorm, float[] bo, float[] sinks, int window) {
         this.c = c;
         this.wq = wq; this.wk = wk; this.wv = wv; this.wo = wo;
         this.bq = bq; this.bk = bk; this.bv = bv;
         this.qNorm = qNorm; this.kNorm = kNorm;
+        this.bo = bo;
+        this.sinks = sinks;
+        this.window = window;
     }
 
     /**
@@ -47,22 +58,26 @@ public final class Attention {
         dev.moe4j.kernel.Parallel.forRange(n * c.heads(), (long) (start + n) * hd * 2, th -> {
             int t = th / c.heads(), h = th % c.heads();
             int kvh = h / group, len = start + t + 1;
-            float[] scores = new float[len];
+            int from = window > 0 ? Math.max(0, len - window) : 0;
+            float[] scores = new float[len - from + 1];
             int qo = t * qDim + h * hd;
-            for (int j = 0; j < len; j++) {
+            for (int j = from; j < len; j++) {
                 int ko = j * kvDim + kvh * hd;
                 float s = 0;
                 for (int i = 0; i < hd; i++) s += q[qo + i] * kCache[ko + i];
-                scores[j] = s * scale;
+                scores[j - from] = s * scale;
             }
-            Activations.softmax(scores, 0, len);
-            for (int j = 0; j < len; j++) {
+            int used = len - from;
+            if (sinks != null) scores[used] = sinks[h];   // a logit with no value: it only takes probability mass
+            Activations.softmax(scores, 0, sinks != null ? used + 1 : used);
+            for (int j = from; j < len; j++) {
                 int vo = j * kvDim + kvh * hd;
-                float p = scores[j];
+                float p = scores[j - from];
                 for (int i = 0; i < hd; i++) att[qo + i] += p * vCache[vo + i];
             }
         });
         wo.matmul(att, n, out);
+        if (bo != null) for (int t = 0; t < n; t++) for (int i = 0; i < bo.length; i++) out[t * bo.length + i] += bo[i];
     }
 
     private static void addBias(float[] x, float[] b, int n) {

@@ -5,9 +5,15 @@ import dev.moe4j.tensor.Matrix;
 
 /**
  * One transformer block: pre-norm attention and a pre-norm feed-forward, each added to the residual.
- * The feed-forward is an MoE layer, or a dense SwiGLU MLP for layers a model keeps dense.
+ * The feed-forward is an MoE layer, or a dense SwiGLU MLP for layers a model keeps dense. Attention is
+ * ordinary ({@code attention}) or DeepSeek's latent attention ({@code mla}, with {@code attention} null).
  */
-public record Block(float[] attnNorm, Attention attention, float[] ffnNorm, MoeLayer moe, DenseMlp dense) {
+public record Block(float[] attnNorm, Attention attention, float[] ffnNorm, MoeLayer moe, DenseMlp dense, MlaAttention mla) {
+
+    /** A block with ordinary attention. */
+    public Block(float[] attnNorm, Attention attention, float[] ffnNorm, MoeLayer moe, DenseMlp dense) {
+        this(attnNorm, attention, ffnNorm, moe, dense, null);
+    }
 
     /** A dense SwiGLU MLP ({@code down · (silu(gate·x) ⊙ up·x)}). */
     public record DenseMlp(Matrix gate, Matrix up, Matrix down) {

@@ -28,7 +28,10 @@ public final class GgufConfigReader {
         prefix = name + ".";
         Architecture arch = Architecture.fromGgufName(name);
         if (arch == null) {
-            throw error("unsupported architecture '" + name + "' (supported: llama with experts, qwen2moe, qwen3moe, olmoe)");
+            throw error("unsupported architecture '" + name + "' (supported: llama with experts, qwen2moe, qwen3moe, olmoe, deepseek2)");
+        }
+        if (arch == Architecture.GPT_OSS) {
+            throw error("gpt-oss GGUF files (MXFP4 experts) are not supported yet; use the Hugging Face folder");
         }
         if (arch == Architecture.MIXTRAL && !m.containsKey(prefix + "expert_count")) {
             throw error("architecture 'llama' without 'llama.expert_count' is a dense model, not a Mixture-of-Experts model");
@@ -47,13 +50,32 @@ public final class GgufConfigReader {
                 : (int) file.find("token_embd.weight").orElseThrow(() -> error("missing tensor 'token_embd.weight'")).dim(0);
         int layers = integer("block_count");
         int ropeDim = optInt("rope.dimension_count", headDim);
-        if (ropeDim != headDim) throw error("partial rotary embedding (rope.dimension_count " + ropeDim + " < head_dim " + headDim + ") is not supported");
+        boolean[] dense = new boolean[layers];
+        boolean sharedGated = sharedFfn > 0;
+        ModelConfig.Extras extras = ModelConfig.Extras.NONE;
+        if (arch == Architecture.DEEPSEEK_V3) {
+            if (m.get(prefix + "rope.scaling.type") instanceof String t && !t.equals("none")) {
+                throw error("rope scaling '" + t + "' is not supported yet");
+            }
+            int leading = m.get(prefix + "leading_dense_block_count") == null ? 0 : (int) ((Number) m.get(prefix + "leading_dense_block_count")).longValue();
+            for (int l = 0; l < Math.min(leading, layers); l++) dense[l] = true;
+            sharedFfn = optInt("expert_shared_count", 0) * expertFfn;
+            sharedGated = false;
+            if (optInt("expert_gating_func", 2) != 2) throw error("deepseek2 with softmax gating (DeepSeek-V2) is not supported yet");
+            int kvRank = integer("attention.kv_lora_rank");
+            int qRank = m.get(prefix + "attention.q_lora_rank") == null ? 0 : integer("attention.q_lora_rank");
+            ModelConfig.Mla mla = new ModelConfig.Mla(qRank, kvRank, headDim - ropeDim, ropeDim, optInt("attention.value_length", headDim - ropeDim));
+            extras = new ModelConfig.Extras(optInt("expert_group_count", 1), optInt("expert_group_used_count", 1),
+                    (float) number("expert_weights_scale", 1.0), mla, 0, null, 0f, 0f);
+        } else if (ropeDim != headDim) {
+            throw error("partial rotary embedding (rope.dimension_count " + ropeDim + " < head_dim " + headDim + ") is not supported");
+        }
         return new ModelConfig(arch, vocab, hidden, layers, heads, optInt("attention.head_count_kv", heads), headDim,
                 optInt("context_length", 4096), (float) number("attention.layer_norm_rms_epsilon", 1e-6),
                 number("rope.freq_base", 10000.0),
-                arch == Architecture.MIXTRAL ? RopeStyle.ADJACENT : RopeStyle.HALF,
-                experts, integer("expert_used_count"), expertFfn, renorm, sharedFfn, sharedFfn > 0, ffn,
-                new boolean[layers], !file.find("output.weight").isPresent());
+                arch == Architecture.MIXTRAL || arch == Architecture.DEEPSEEK_V3 ? RopeStyle.ADJACENT : RopeStyle.HALF,
+                experts, integer("expert_used_count"), expertFfn, renorm, sharedFfn, sharedGated, ffn,
+                dense, !file.find("output.weight").isPresent(), extras);
     }
 
     private Moe4jException error(String msg) {

@@ -29,4 +29,14 @@ final class GgufTensorNames implements TensorNames {
     @Override public String sharedExpert(int l, Projection p) { return blk(l, "ffn_" + proj(p) + "_shexp.weight"); }
     @Override public String sharedExpertGate(int l) { return blk(l, "ffn_gate_inp_shexp.weight"); }
     @Override public String denseMlp(int l, Projection p) { return blk(l, "ffn_" + proj(p) + ".weight"); }
+    @Override public String routerBias(int l) { return blk(l, "ffn_gate_inp.bias"); }
+    @Override public String selectionBias(int l) { return blk(l, "exp_probs_b.bias"); }
+    @Override public String oBias(int l) { return blk(l, "attn_output.bias"); }
+    @Override public String sinks(int l) { return blk(l, "attn_sinks.weight"); }
+    @Override public String qA(int l) { return blk(l, "attn_q_a.weight"); }
+    @Override public String qANorm(int l) { return blk(l, "attn_q_a_norm.weight"); }
+    @Override public String qB(int l) { return blk(l, "attn_q_b.weight"); }
+    @Override public String kvA(int l) { return blk(l, "attn_kv_a_mqa.weight"); }
+    @Override public String kvANorm(int l) { return blk(l, "attn_kv_a_norm.weight"); }
+    @Override public String kvB(int l) { return blk(l, "attn_kv_b.weight"); }
 }

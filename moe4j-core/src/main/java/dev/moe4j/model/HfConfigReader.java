@@ -32,23 +32,56 @@ public final class HfConfigReader {
         int layers = integer("num_hidden_layers");
         int kvHeads = optInt("num_key_value_heads", heads);
         int headDim = optInt("head_dim", hidden / heads);
+        if (j.get("layer_types") instanceof List<?> lt && lt.size() != integer("num_hidden_layers")) {
+            throw new Moe4jException(file + ": field 'layer_types' lists " + lt.size() + " layers, not num_hidden_layers");
+        }
         int experts = firstInt("num_local_experts", "num_experts", "n_routed_experts");
         int topK = integer("num_experts_per_tok");
         int intermediate = integer("intermediate_size");
         int expertFfn = optInt("moe_intermediate_size", intermediate);
         int sharedFfn = optInt("shared_expert_intermediate_size", 0);
+        boolean sharedGated = sharedFfn > 0;
         boolean renorm = j.get("norm_topk_prob") instanceof Boolean b ? b : arch.renormalizeByDefault;
 
         boolean[] dense = new boolean[layers];
         int sparseStep = optInt("decoder_sparse_step", 1);
+        int leadingDense = j.get("first_k_dense_replace") == null ? 0 : nonNegative("first_k_dense_replace");
         List<Object> mlpOnly = Json.arr(j.get("mlp_only_layers"));
         for (int l = 0; l < layers; l++) {
-            dense[l] = (mlpOnly != null && mlpOnly.contains((long) l)) || (sparseStep > 1 && (l + 1) % sparseStep != 0);
+            dense[l] = (mlpOnly != null && mlpOnly.contains((long) l)) || (sparseStep > 1 && (l + 1) % sparseStep != 0)
+                    || l < leadingDense;
+        }
+        ModelConfig.Extras extras = ModelConfig.Extras.NONE;
+        RopeStyle rope = RopeStyle.HALF;
+        if (arch == Architecture.DEEPSEEK_V3) {
+            ModelConfig.Mla mla = new ModelConfig.Mla(j.get("q_lora_rank") == null ? 0 : integer("q_lora_rank"),
+                    integer("kv_lora_rank"), integer("qk_nope_head_dim"), integer("qk_rope_head_dim"), integer("v_head_dim"));
+            headDim = mla.qkHeadDim();
+            sharedFfn = optInt("n_shared_experts", 0) * expertFfn;
+            sharedGated = false;
+            rope = Boolean.FALSE.equals(j.get("rope_interleave")) ? RopeStyle.HALF : RopeStyle.ADJACENT;
+            extras = new ModelConfig.Extras(optInt("n_group", 1), optInt("topk_group", 1),
+                    (float) number("routed_scaling_factor", 1.0), mla, 0, null, 0f, 0f);
+        } else if (arch == Architecture.GPT_OSS) {
+            boolean[] sliding = new boolean[layers];
+            List<Object> types = Json.arr(j.get("layer_types"));
+            for (int l = 0; l < layers; l++) {
+                sliding[l] = types != null ? "sliding_attention".equals(types.get(l)) : l % 2 == 0;
+            }
+            extras = new ModelConfig.Extras(1, 1, 1f, null, integer("sliding_window"), sliding, 1.702f,
+                    (float) number("swiglu_limit", 7.0));
         }
         return new ModelConfig(arch, integer("vocab_size"), hidden, layers, heads, kvHeads, headDim,
                 optInt("max_position_embeddings", 4096), (float) number("rms_norm_eps", 1e-6), ropeTheta(),
-                RopeStyle.HALF, experts, topK, expertFfn, renorm, sharedFfn, sharedFfn > 0, intermediate, dense,
-                Boolean.TRUE.equals(j.get("tie_word_embeddings")));
+                rope, experts, topK, expertFfn, renorm, sharedFfn, sharedGated, intermediate, dense,
+                Boolean.TRUE.equals(j.get("tie_word_embeddings")), extras);
+    }
+
+    private int nonNegative(String key) {
+        if (!(j.get(key) instanceof Long n) || n < 0 || n > Integer.MAX_VALUE) {
+            throw new Moe4jException(file + ": field '" + key + "' must be a non-negative integer");
+        }
+        return n.intValue();
     }
 
     private double ropeTheta() {

@@ -34,7 +34,9 @@ final class HfTensorNames implements TensorNames {
     @Override public String vBias(int l) { return layer(l, "self_attn.v_proj.bias"); }
     @Override public String qNorm(int l) { return layer(l, "self_attn.q_norm.weight"); }
     @Override public String kNorm(int l) { return layer(l, "self_attn.k_norm.weight"); }
-    @Override public String router(int l) { return moe(l, "gate.weight"); }
+    @Override public String router(int l) { return moe(l, routerModule() + ".weight"); }
+
+    private String routerModule() { return arch == Architecture.GPT_OSS ? "router" : "gate"; }
 
     /** transformers ≥ 5 keeps experts fused in memory as {@code experts.gate_up_proj} / {@code experts.down_proj}. */
     @Override public String mergedExperts(int l, Projection p) {
@@ -43,7 +45,19 @@ final class HfTensorNames implements TensorNames {
 
     @Override public String expert(int l, int e, Projection p) { return moe(l, "experts." + e + "." + proj(p) + ".weight"); }
     @Override public String fusedGateUp(int l) { return moe(l, "experts.gate_up_proj"); }
-    @Override public String sharedExpert(int l, Projection p) { return moe(l, "shared_expert." + mlpProj(p) + ".weight"); }
+    @Override public String sharedExpert(int l, Projection p) {
+        return moe(l, (arch == Architecture.DEEPSEEK_V3 ? "shared_experts." : "shared_expert.") + mlpProj(p) + ".weight");
+    }
     @Override public String sharedExpertGate(int l) { return moe(l, "shared_expert_gate.weight"); }
     @Override public String denseMlp(int l, Projection p) { return layer(l, "mlp." + mlpProj(p) + ".weight"); }
+    @Override public String routerBias(int l) { return moe(l, routerModule() + ".bias"); }
+    @Override public String selectionBias(int l) { return moe(l, "gate.e_score_correction_bias"); }
+    @Override public String oBias(int l) { return layer(l, "self_attn.o_proj.bias"); }
+    @Override public String sinks(int l) { return layer(l, "self_attn.sinks"); }
+    @Override public String qA(int l) { return layer(l, "self_attn.q_a_proj.weight"); }
+    @Override public String qANorm(int l) { return layer(l, "self_attn.q_a_layernorm.weight"); }
+    @Override public String qB(int l) { return layer(l, "self_attn.q_b_proj.weight"); }
+    @Override public String kvA(int l) { return layer(l, "self_attn.kv_a_proj_with_mqa.weight"); }
+    @Override public String kvANorm(int l) { return layer(l, "self_attn.kv_a_layernorm.weight"); }
+    @Override public String kvB(int l) { return layer(l, "self_attn.kv_b_proj.weight"); }
 }

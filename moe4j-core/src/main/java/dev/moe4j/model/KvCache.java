@@ -9,10 +9,33 @@ public final class KvCache {
     private int length;
 
     public KvCache(int layers, int kvDim, int capacity) {
+        this(uniform(layers, kvDim), uniform(layers, kvDim), capacity);
+    }
+
+    /**
+     * A cache whose per-token key and value widths differ by layer (latent attention caches its latent
+     * as the "key" and its rotary key as the "value").
+     */
+    public KvCache(int[] keyWidths, int[] valueWidths, int capacity) {
         this.capacity = capacity;
-        this.kvDim = kvDim;
-        this.keys = new float[layers][(long) capacity * kvDim > Integer.MAX_VALUE ? fail(capacity) : capacity * kvDim];
-        this.values = new float[layers][capacity * kvDim];
+        this.kvDim = keyWidths.length == 0 ? 0 : keyWidths[0];
+        this.keys = new float[keyWidths.length][];
+        this.values = new float[valueWidths.length][];
+        for (int l = 0; l < keyWidths.length; l++) {
+            keys[l] = new float[size(capacity, keyWidths[l])];
+            values[l] = new float[size(capacity, valueWidths[l])];
+        }
+    }
+
+    private static int[] uniform(int layers, int width) {
+        int[] w = new int[layers];
+        java.util.Arrays.fill(w, width);
+        return w;
+    }
+
+    private static int size(int capacity, int width) {
+        long n = (long) capacity * width;
+        return n > Integer.MAX_VALUE ? fail(capacity) : (int) n;
     }
 
     private static int fail(int capacity) {

@@ -18,13 +18,13 @@ public final class MlaAttention {
     private final Rope rope;
 
     public MlaAttention(int heads, int rank, int nope, int ropeDim, int vDim, float eps, Matrix wq, Matrix wqa, float[] qaNorm,
-                        Matrix wqb, Matrix wkva, float[] kvaNorm, Matrix wkvb, Matrix wo, double ropeTheta) {
+                        Matrix wqb, Matrix wkva, float[] kvaNorm, Matrix wkvb, Matrix wo, double ropeTheta, RopeStyle ropeStyle) {
         this.heads = heads; this.rank = rank; this.nope = nope; this.ropeDim = ropeDim; this.vDim = vDim; this.eps = eps;
         this.wq = wq; this.wqa = wqa; this.qaNorm = qaNorm; this.wqb = wqb;
         this.wkva = wkva; this.kvaNorm = kvaNorm; this.wkvb = wkvb; this.wo = wo;
-        // Hugging Face de-interleaves the rope part before rotate-half (rope_interleave); applying the same
-        // permutation to q and k leaves q·k unchanged, so rotating adjacent pairs in place is equivalent.
-        this.rope = new Rope(ropeDim, ropeTheta, RopeStyle.ADJACENT);
+        // With rope_interleave Hugging Face de-interleaves the rope part before rotate-half; the same
+        // permutation on q and k leaves q·k unchanged, so rotating adjacent pairs in place is equivalent.
+        this.rope = new Rope(ropeDim, ropeTheta, ropeStyle);
     }
 
     /** Width of the latent cache entry ({@code c}) and of the rotary key entry ({@code k_pe}). */

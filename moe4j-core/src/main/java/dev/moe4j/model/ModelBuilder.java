@@ -2,6 +2,9 @@ package dev.moe4j.model;
 
 import dev.moe4j.model.TensorNames.Projection;
 import dev.moe4j.moe.ExpertBank;
+import dev.moe4j.moe.GroupLimitedSigmoidTopK;
+import dev.moe4j.moe.RoutingStrategy;
+import dev.moe4j.moe.TopKSoftmax;
 import dev.moe4j.moe.LinearRouter;
 import dev.moe4j.moe.MoeLayer;
 import dev.moe4j.moe.SharedExpert;
@@ -39,20 +42,52 @@ public final class ModelBuilder {
             case PER_HEAD -> { qNorm = w.vector(names.qNorm(l), c.headDim()); kNorm = w.vector(names.kNorm(l), c.headDim()); }
             case NONE -> { }
         }
-        Attention attention = new Attention(c,
-                w.matrix(names.q(l), q, d), w.matrix(names.k(l), kv, d), w.matrix(names.v(l), kv, d), w.matrix(names.o(l), d, q),
-                w.optionalVector(names.qBias(l), q), w.optionalVector(names.kBias(l), kv), w.optionalVector(names.vBias(l), kv),
-                qNorm, kNorm);
+        Attention attention = null;
+        MlaAttention mla = null;
+        if (c.extras().mla() != null) {
+            mla = latentAttention(l);
+        } else {
+            attention = new Attention(c,
+                    w.matrix(names.q(l), q, d), w.matrix(names.k(l), kv, d), w.matrix(names.v(l), kv, d), w.matrix(names.o(l), d, q),
+                    w.optionalVector(names.qBias(l), q), w.optionalVector(names.kBias(l), kv), w.optionalVector(names.vBias(l), kv),
+                    qNorm, kNorm, w.optionalVector(names.oBias(l), d), w.optionalVector(names.sinks(l), c.heads()),
+                    c.extras().slides(l) ? c.extras().slidingWindow() : 0);
+        }
         float[] attnNorm = w.vector(names.attnNorm(l), d), ffnNorm = w.vector(names.ffnNorm(l), d);
         if (c.isDense(l)) {
             int f = c.denseFfn();
             Block.DenseMlp mlp = new Block.DenseMlp(w.matrix(names.denseMlp(l, Projection.GATE), f, d),
                     w.matrix(names.denseMlp(l, Projection.UP), f, d), w.matrix(names.denseMlp(l, Projection.DOWN), d, f));
-            return new Block(attnNorm, attention, ffnNorm, null, mlp);
+            return new Block(attnNorm, attention, ffnNorm, null, mlp, mla);
         }
-        LinearRouter router = new LinearRouter(w.matrix(names.router(l), c.experts(), d), null,
-                new SoftmaxTopK(c.topK(), c.renormalizeTopK()));
-        return new Block(attnNorm, attention, ffnNorm, new MoeLayer(router, experts(l), sharedExpert(l)), null);
+        int e = c.experts();
+        RoutingStrategy strategy = switch (c.architecture().routing) {
+            case SOFTMAX_TOP_K -> new SoftmaxTopK(c.topK(), c.renormalizeTopK());
+            case TOP_K_SOFTMAX -> new TopKSoftmax(c.topK());
+            case SIGMOID_GROUPED -> new GroupLimitedSigmoidTopK(c.topK(), w.optionalVector(names.selectionBias(l), e),
+                    c.extras().groups(), c.extras().groupsKept(), c.renormalizeTopK(), c.extras().routedScale());
+        };
+        LinearRouter router = new LinearRouter(w.matrix(names.router(l), e, d), w.optionalVector(names.routerBias(l), e), strategy);
+        ExpertBank bank = c.architecture() == Architecture.GPT_OSS ? GptOssExperts.load(c, names, w, l) : experts(l);
+        return new Block(attnNorm, attention, ffnNorm, new MoeLayer(router, bank, sharedExpert(l)), null, mla);
+    }
+
+    private MlaAttention latentAttention(int l) {
+        ModelConfig.Mla m = c.extras().mla();
+        int d = c.hidden(), h = c.heads(), qk = m.qkHeadDim();
+        Matrix wq = null, wqa = null, wqb = null;
+        float[] qaNorm = null;
+        if (m.qLoraRank() > 0) {
+            wqa = w.matrix(names.qA(l), m.qLoraRank(), d);
+            qaNorm = w.vector(names.qANorm(l), m.qLoraRank());
+            wqb = w.matrix(names.qB(l), h * qk, m.qLoraRank());
+        } else {
+            wq = w.matrix(names.q(l), h * qk, d);
+        }
+        return new MlaAttention(h, m.kvLoraRank(), m.nopeDim(), m.ropeDim(), m.vDim(), c.normEps(), wq, wqa, qaNorm, wqb,
+                w.matrix(names.kvA(l), m.kvLoraRank() + m.ropeDim(), d), w.vector(names.kvANorm(l), m.kvLoraRank()),
+                w.matrix(names.kvB(l), h * (m.nopeDim() + m.vDim()), m.kvLoraRank()), w.matrix(names.o(l), d, h * m.vDim()),
+                c.ropeTheta(), c.ropeStyle());
     }
 
     private ExpertBank experts(int l) {

@@ -26,9 +26,45 @@ public record ModelConfig(
         boolean sharedExpertGated,
         int denseFfn,
         boolean[] denseLayers,
-        boolean tiedEmbeddings) {
+        boolean tiedEmbeddings,
+        Extras extras) {
+
+    /** Options only some families use; {@link #NONE} for the plain ones. */
+    public record Extras(
+            /** expert groups and how many the router keeps (DeepSeek); 1 and 1 when ungrouped */
+            int groups, int groupsKept,
+            /** factor on the routed experts' weights (DeepSeek's routed_scaling_factor) */
+            float routedScale,
+            /** multi-head latent attention dimensions, or null */
+            Mla mla,
+            /** window of sliding-window layers (GPT-OSS), and which layers slide */
+            int slidingWindow, boolean[] slidingLayers,
+            /** clamped SwiGLU of GPT-OSS experts: alpha and limit (0 when unused) */
+            float swigluAlpha, float swigluLimit) {
+        public static final Extras NONE = new Extras(1, 1, 1f, null, 0, null, 0f, 0f);
+
+        public boolean slides(int layer) {
+            return slidingLayers != null && slidingLayers[layer];
+        }
+    }
+
+    /** DeepSeek's multi-head latent attention: q low-rank (0 = none), kv latent rank, per-head dims. */
+    public record Mla(int qLoraRank, int kvLoraRank, int nopeDim, int ropeDim, int vDim) {
+        public int qkHeadDim() { return nopeDim + ropeDim; }
+    }
+
+    /** A config without family-specific extras. */
+    public ModelConfig(Architecture architecture, int vocabSize, int hidden, int layers, int heads, int kvHeads, int headDim,
+                       int contextLength, float normEps, double ropeTheta, RopeStyle ropeStyle, int experts, int topK,
+                       int expertFfn, boolean renormalizeTopK, int sharedExpertFfn, boolean sharedExpertGated, int denseFfn,
+                       boolean[] denseLayers, boolean tiedEmbeddings) {
+        this(architecture, vocabSize, hidden, layers, heads, kvHeads, headDim, contextLength, normEps, ropeTheta, ropeStyle,
+                experts, topK, expertFfn, renormalizeTopK, sharedExpertFfn, sharedExpertGated, denseFfn, denseLayers,
+                tiedEmbeddings, Extras.NONE);
+    }
 
     public ModelConfig {
+        if (extras == null) extras = Extras.NONE;
         check(vocabSize > 0, "vocab_size", vocabSize);
         check(hidden > 0, "hidden_size", hidden);
         check(layers > 0, "num_hidden_layers", layers);

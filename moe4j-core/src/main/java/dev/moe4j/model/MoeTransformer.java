@@ -30,7 +30,12 @@ public final class MoeTransformer {
 
     public KvCache newCache(int capacity) {
         if (capacity <= 0) throw new IllegalArgumentException("cache capacity must be positive");
-        return new KvCache(config.layers(), config.kvDim(), capacity);
+        ModelConfig.Mla mla = config.extras().mla();
+        if (mla == null) return new KvCache(config.layers(), config.kvDim(), capacity);
+        int[] k = new int[config.layers()], v = new int[config.layers()];
+        java.util.Arrays.fill(k, mla.kvLoraRank());
+        java.util.Arrays.fill(v, mla.ropeDim());
+        return new KvCache(k, v, capacity);
     }
 
     /**
@@ -56,7 +61,8 @@ public final class MoeTransformer {
         for (int l = 0; l < blocks.length; l++) {
             Block b = blocks[l];
             for (int t = 0; t < n; t++) Activations.rmsNorm(x, t * d, b.attnNorm(), config.normEps(), xn, t * d, d);
-            b.attention().forward(xn, n, start, cache.keys[l], cache.values[l], rope, ropeTables, y);
+            if (b.mla() != null) b.mla().forward(xn, n, start, cache.keys[l], cache.values[l], y);
+            else b.attention().forward(xn, n, start, cache.keys[l], cache.values[l], rope, ropeTables, y);
             for (int i = 0; i < n * d; i++) x[i] += y[i];
             for (int t = 0; t < n; t++) Activations.rmsNorm(x, t * d, b.ffnNorm(), config.normEps(), xn, t * d, d);
             if (b.moe() != null) b.moe().forward(xn, n, y);

@@ -11,6 +11,14 @@ public record ParameterCount(long total, long active) {
         long embed = (long) c.vocabSize() * d;
         long head = c.tiedEmbeddings() ? 0 : embed;
         long attn = d * c.qDim() + 2 * d * c.kvDim() + (long) c.qDim() * d;
+        ModelConfig.Mla mla = c.extras().mla();
+        if (mla != null) {
+            long h = c.heads(), qk = mla.qkHeadDim();
+            long q = mla.qLoraRank() > 0 ? d * mla.qLoraRank() + mla.qLoraRank() + (long) mla.qLoraRank() * h * qk : d * h * qk;
+            attn = q + d * (mla.kvLoraRank() + mla.ropeDim()) + mla.kvLoraRank()
+                    + (long) mla.kvLoraRank() * h * (mla.nopeDim() + mla.vDim()) + h * mla.vDim() * d;
+        }
+        if (c.architecture() == Architecture.GPT_OSS) attn += c.qDim() + 2L * c.kvDim() + d + c.heads(); // biases, sinks
         long qkNorm = switch (c.architecture().qkNorm) {
             case WHOLE -> c.qDim() + c.kvDim();
             case PER_HEAD -> 2L * c.headDim();
@@ -18,9 +26,9 @@ public record ParameterCount(long total, long active) {
         };
         long qkvBias = c.architecture() == Architecture.QWEN2_MOE ? c.qDim() + 2L * c.kvDim() : 0;
         long norms = 2 * d;
-        long expert = 3 * d * c.expertFfn();
+        long expert = 3 * d * c.expertFfn() + (c.architecture() == Architecture.GPT_OSS ? 2L * c.expertFfn() + d : 0);
         long shared = c.sharedExpertFfn() == 0 ? 0 : 3 * d * c.sharedExpertFfn() + (c.sharedExpertGated() ? d : 0);
-        long router = d * c.experts();
+        long router = d * c.experts() + (c.architecture().routing == Architecture.Routing.SOFTMAX_TOP_K ? 0 : c.experts());
         long total = embed + head + d, active = embed + head + d;
         for (int l = 0; l < c.layers(); l++) {
             long common = attn + qkNorm + qkvBias + norms;

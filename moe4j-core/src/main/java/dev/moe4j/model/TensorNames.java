@@ -38,5 +38,22 @@ public interface TensorNames {
     /** Dense (non-MoE) MLP of a layer. */
     String denseMlp(int l, Projection p);
 
+    /** Bias added to the router logits (GPT-OSS). */
+    String routerBias(int l);
+    /** Bias added to the scores for selection only (DeepSeek-V3's e_score_correction_bias). */
+    String selectionBias(int l);
+
+    String oBias(int l);
+    /** Per-head attention-sink logits (GPT-OSS). */
+    String sinks(int l);
+
+    // Multi-head latent attention (DeepSeek)
+    String qA(int l);
+    String qANorm(int l);
+    String qB(int l);
+    String kvA(int l);
+    String kvANorm(int l);
+    String kvB(int l);
+
     enum Projection { GATE, UP, DOWN }
 }

@@ -23,4 +23,19 @@ class ParameterCountTest {
         long perExpert = 3L * 8 * 6;
         assertEquals(3 * perExpert, p.total() - p.active(), "total and active differ by exactly the 3 unused experts");
     }
+
+    @Test
+    void totalEqualsTheElementsStoredInEveryReferenceCheckpoint() throws Exception {
+        java.nio.file.Path refs = dev.moe4j.RefsLocator.refs();
+        org.junit.jupiter.api.Assumptions.assumeTrue(refs != null, "skipped: ../shared/refs is absent");
+        try (var dirs = java.nio.file.Files.list(refs)) {
+            for (java.nio.file.Path dir : dirs.filter(d -> java.nio.file.Files.exists(d.resolve("config.json"))).toList()) {
+                try (Model m = Model.load(dir)) {
+                    long stored = 0;
+                    for (String name : m.store().names()) stored += m.store().find(name).orElseThrow().elementCount();
+                    assertEquals(stored, ParameterCount.of(m.config()).total(), dir.getFileName().toString());
+                }
+            }
+        }
+    }
 }
