@@ -15,6 +15,12 @@ public record Block(float[] attnNorm, Attention attention, float[] ffnNorm, MoeL
         this(attnNorm, attention, ffnNorm, moe, dense, null);
     }
 
+    /** Runs this block's attention (either kind) for tokens at [start, start+n), appending to the layer's cache arrays. */
+    public void attend(float[] xn, int n, int start, float[] keys, float[] values, Rope rope, float[][] ropeTables, float[] out) {
+        if (mla != null) mla.forward(xn, n, start, keys, values, out);
+        else attention.forward(xn, n, start, keys, values, rope, ropeTables, out);
+    }
+
     /** A dense SwiGLU MLP ({@code down · (silu(gate·x) ⊙ up·x)}). */
     public record DenseMlp(Matrix gate, Matrix up, Matrix down) {
         public void forward(float[] x, int n, float[] out) {

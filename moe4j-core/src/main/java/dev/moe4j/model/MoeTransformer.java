@@ -61,8 +61,7 @@ public final class MoeTransformer {
         for (int l = 0; l < blocks.length; l++) {
             Block b = blocks[l];
             for (int t = 0; t < n; t++) Activations.rmsNorm(x, t * d, b.attnNorm(), config.normEps(), xn, t * d, d);
-            if (b.mla() != null) b.mla().forward(xn, n, start, cache.keys[l], cache.values[l], y);
-            else b.attention().forward(xn, n, start, cache.keys[l], cache.values[l], rope, ropeTables, y);
+            b.attend(xn, n, start, cache.keys[l], cache.values[l], rope, ropeTables, y);
             for (int i = 0; i < n * d; i++) x[i] += y[i];
             for (int t = 0; t < n; t++) Activations.rmsNorm(x, t * d, b.ffnNorm(), config.normEps(), xn, t * d, d);
             if (b.moe() != null) b.moe().forward(xn, n, y);
