@@ -28,6 +28,12 @@ public final class MoeTransformer {
     public ModelConfig config() { return config; }
     public Block[] blocks() { return blocks; }
 
+    // For BatchDecoder, which runs the same layers over several sequences at once.
+    Matrix embedding() { return embedding; }
+    float[] outputNorm() { return outputNorm; }
+    Matrix output() { return output; }
+    Rope rope() { return rope; }
+
     public KvCache newCache(int capacity) {
         if (capacity <= 0) throw new IllegalArgumentException("cache capacity must be positive");
         ModelConfig.Mla mla = config.extras().mla();

@@ -1,0 +1,219 @@
+package dev.moe4j.serve;
+
+import dev.moe4j.generate.Sampler;
+import dev.moe4j.model.BatchDecoder;
+import dev.moe4j.model.Block;
+import dev.moe4j.model.KvCache;
+import dev.moe4j.model.Model;
+import dev.moe4j.model.MoeTransformer;
+import dev.moe4j.tokenizer.TokenDecoder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Continuous batching. One thread owns the model: it admits waiting sequences (prefilling each), then runs
+ * one {@link BatchDecoder} step for every active sequence together, samples each one's next token and
+ * hands the text to its {@link Sequence}. Sequences join and leave between steps.
+ */
+public final class Engine implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Engine.class);
+
+    /** Thrown by {@link #submit} when every slot and queue place is taken. */
+    public static final class OverloadedException extends RuntimeException {
+        OverloadedException(String message) { super(message); }
+    }
+
+    private final Model model;
+    private final MoeTransformer transformer;
+    private final BatchDecoder decoder;
+    private final Metrics metrics;
+    private final int maxConcurrent;
+    private final int maxQueue;
+    private final long stepPauseMillis;
+    private final LinkedBlockingQueue<Sequence> waiting = new LinkedBlockingQueue<>();
+    private final AtomicInteger admitted = new AtomicInteger();   // waiting + active
+    private final List<Slot> active = new ArrayList<>();
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    /** A sequence being decoded: its cache, sampler and text state. Touched only by the engine thread. */
+    private static final class Slot {
+        final Sequence seq;
+        final KvCache cache;
+        final Sampler sampler;
+        final TokenDecoder text;
+        final StopMatcher stop;
+        int generated, last;
+
+        Slot(Sequence seq, KvCache cache, TokenDecoder text) {
+            this.seq = seq;
+            this.cache = cache;
+            this.sampler = new Sampler(seq.sampling);
+            this.text = text;
+            this.stop = new StopMatcher(seq.stopStrings);
+        }
+    }
+
+    /**
+     * @param stepPauseMillis a pause after every step, 0 in use; tests set it to make generation slow enough to
+     *                        observe cancellation
+     */
+    public Engine(Model model, Metrics metrics, int maxConcurrent, int maxQueue, long stepPauseMillis) {
+        if (maxConcurrent < 1) throw new IllegalArgumentException("max concurrent sequences must be >= 1, got " + maxConcurrent);
+        if (maxQueue < 0) throw new IllegalArgumentException("max queue must be >= 0, got " + maxQueue);
+        this.model = model;
+        this.transformer = model.transformer();
+        this.decoder = new BatchDecoder(transformer);
+        this.metrics = metrics;
+        this.maxConcurrent = maxConcurrent;
+        this.maxQueue = maxQueue;
+        this.stepPauseMillis = stepPauseMillis;
+        metrics.gauges(this::queueDepth, this::activeCount);
+        this.thread = Thread.ofPlatform().name("moe4j-engine").daemon().start(this::loop);
+    }
+
+    /** Queues a sequence; its events arrive on the sequence. */
+    public void submit(Sequence seq) {
+        int n = admitted.incrementAndGet();
+        if (n > maxConcurrent + maxQueue) {
+            admitted.decrementAndGet();
+            throw new OverloadedException("the server is busy: all " + maxConcurrent + " slots"
+                    + (maxQueue > 0 ? " and " + maxQueue + " queue places" : "") + " are taken; retry later");
+        }
+        waiting.add(seq);
+    }
+
+    public int queueDepth() { return waiting.size(); }
+    public int activeCount() { return Math.max(0, admitted.get() - waiting.size()); }
+
+    private void loop() {
+        while (running) {
+            try {
+                admit();
+                if (active.isEmpty()) {
+                    Sequence s = waiting.poll(100, TimeUnit.MILLISECONDS);
+                    if (s != null) start(s);
+                    continue;
+                }
+                step();
+                if (stepPauseMillis > 0) Thread.sleep(stepPauseMillis);
+            } catch (InterruptedException e) {
+                break;
+            } catch (RuntimeException | Error e) {
+                // A step failed (a bug or an out-of-memory): fail the sequences in it, keep serving.
+                log.error("decode step failed", e);
+                for (Slot s : List.copyOf(active)) finish(s, new Sequence.Failed("generation failed: " + e));
+            }
+        }
+        for (Slot s : List.copyOf(active)) finish(s, new Sequence.Failed("the server is shutting down"));
+        for (Sequence s; (s = waiting.poll()) != null; ) s.emit(new Sequence.Failed("the server is shutting down"));
+    }
+
+    private void admit() {
+        while (active.size() < maxConcurrent) {
+            Sequence s = waiting.poll();
+            if (s == null) return;
+            start(s);
+        }
+    }
+
+    /** Prefills a new sequence and takes its first token. */
+    private void start(Sequence seq) {
+        if (seq.cancelled()) {
+            admitted.decrementAndGet();
+            metrics.cancelled();
+            return;
+        }
+        Slot slot;
+        float[] logits;
+        long t0 = System.nanoTime();
+        try {
+            slot = new Slot(seq, transformer.newCache(seq.prompt.length + seq.maxTokens), model.tokenizer().streamingDecoder());
+            logits = transformer.forward(seq.prompt, slot.cache, false);
+        } catch (RuntimeException e) {
+            admitted.decrementAndGet();
+            seq.emit(new Sequence.Failed(e.getMessage()));
+            return;
+        }
+        for (int l = 0; l < transformer.blocks().length; l++) {
+            Block b = transformer.blocks()[l];
+            if (b.moe() != null && b.moe().lastPlan() != null) metrics.routed(l, b.moe().lastPlan());
+        }
+        metrics.prompt(seq.prompt.length, System.nanoTime() - t0);
+        active.add(slot);
+        accept(slot, slot.sampler.sample(logits, List.of()));
+    }
+
+    private void step() {
+        for (Iterator<Slot> it = active.iterator(); it.hasNext(); ) {
+            Slot s = it.next();
+            if (s.seq.cancelled()) {
+                it.remove();
+                admitted.decrementAndGet();
+                metrics.cancelled();
+            }
+        }
+        if (active.isEmpty()) return;
+        int b = active.size(), vocab = transformer.config().vocabSize();
+        int[] ids = new int[b];
+        KvCache[] caches = new KvCache[b];
+        for (int i = 0; i < b; i++) {
+            ids[i] = active.get(i).last;
+            caches[i] = active.get(i).cache;
+        }
+        long t0 = System.nanoTime();
+        float[] logits = decoder.decode(ids, caches, metrics::routed);
+        metrics.decodeStep(b, System.nanoTime() - t0);
+        List<Slot> batch = new ArrayList<>(active);
+        for (int i = 0; i < b; i++) {
+            accept(batch.get(i), batch.get(i).sampler.sample(Arrays.copyOfRange(logits, i * vocab, (i + 1) * vocab), List.of()));
+        }
+    }
+
+    /** Records a sampled token: sends its text, or finishes the sequence. */
+    private void accept(Slot s, int token) {
+        s.generated++;
+        metrics.generated(1);
+        if (s.seq.stopTokens.contains(token)) {
+            finish(s, "stop");
+            return;
+        }
+        String text = s.stop.add(s.text.next(token));
+        if (!text.isEmpty()) s.seq.emit(new Sequence.Text(text));
+        if (s.stop.stopped()) finish(s, "stop");
+        else if (s.generated >= s.seq.maxTokens || s.cache.length() >= s.cache.capacity()) finish(s, "length");
+        else s.last = token;
+    }
+
+    private void finish(Slot s, String reason) {
+        String rest = s.stop.add(s.text.flush());
+        rest += s.stop.flush();
+        if (!rest.isEmpty()) s.seq.emit(new Sequence.Text(rest));
+        finish(s, new Sequence.Done(reason, s.seq.prompt.length, s.generated));
+    }
+
+    private void finish(Slot s, Sequence.Event last) {
+        active.remove(s);
+        admitted.decrementAndGet();
+        s.seq.emit(last);
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        thread.interrupt();
+        try {
+            thread.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,119 @@
+package dev.moe4j.serve;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.moe4j.generate.ChatTemplate;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The fields of a chat or text completion request that moe4j uses, read and checked from the JSON body.
+ * Exactly one of {@code prompt} and {@code messages} is set.
+ */
+record GenerationRequest(String model, String prompt, List<ChatTemplate.Message> messages, Integer maxTokens,
+                         float temperature, float topP, Long seed, List<String> stop, boolean stream, boolean includeUsage) {
+
+    static GenerationRequest chat(JsonNode body) {
+        JsonNode msgs = body.get("messages");
+        if (msgs == null || msgs.isNull()) throw ApiException.badRequest("messages", "missing required field 'messages'");
+        if (!msgs.isArray() || msgs.isEmpty()) throw ApiException.badRequest("messages", "'messages' must be a non-empty array");
+        List<ChatTemplate.Message> messages = new ArrayList<>();
+        for (int i = 0; i < msgs.size(); i++) messages.add(message(msgs.get(i), "messages[" + i + "]"));
+        Integer max = optInt(body, "max_completion_tokens");
+        if (max == null) max = optInt(body, "max_tokens");
+        return common(body, null, messages, max);
+    }
+
+    static GenerationRequest completion(JsonNode body) {
+        JsonNode p = body.get("prompt");
+        if (p == null || p.isNull()) throw ApiException.badRequest("prompt", "missing required field 'prompt'");
+        String prompt;
+        if (p.isTextual()) prompt = p.asText();
+        else if (p.isArray() && p.size() == 1 && p.get(0).isTextual()) prompt = p.get(0).asText();
+        else throw ApiException.badRequest("prompt", "'prompt' must be a string (or an array of one string)");
+        return common(body, prompt, null, optInt(body, "max_tokens"));
+    }
+
+    private static GenerationRequest common(JsonNode body, String prompt, List<ChatTemplate.Message> messages, Integer max) {
+        JsonNode m = body.get("model");
+        if (m == null || m.isNull()) throw ApiException.badRequest("model", "missing required field 'model'");
+        if (!m.isTextual()) throw ApiException.badRequest("model", "'model' must be a string");
+        if (max != null && max < 1) throw ApiException.badRequest("max_tokens", "'max_tokens' must be at least 1, got " + max);
+        Integer n = optInt(body, "n");
+        if (n != null && n != 1) throw ApiException.badRequest("n", "only n = 1 is supported");
+        float temperature = optFloat(body, "temperature", 1f);
+        if (!(temperature >= 0 && temperature <= 2)) throw ApiException.badRequest("temperature", "'temperature' must be in [0, 2]");
+        float topP = optFloat(body, "top_p", 1f);
+        if (!(topP > 0 && topP <= 1)) throw ApiException.badRequest("top_p", "'top_p' must be in (0, 1]");
+        JsonNode seed = body.get("seed");
+        if (seed != null && !seed.isNull() && !seed.canConvertToLong()) throw ApiException.badRequest("seed", "'seed' must be an integer");
+        boolean stream = optBool(body, "stream");
+        JsonNode so = body.get("stream_options");
+        boolean usage = so != null && so.isObject() && so.path("include_usage").asBoolean(false);
+        return new GenerationRequest(m.asText(), prompt, messages, max, temperature, topP,
+                seed == null || seed.isNull() ? null : seed.asLong(), stop(body.get("stop")), stream, usage);
+    }
+
+    private static ChatTemplate.Message message(JsonNode m, String where) {
+        if (!m.isObject()) throw ApiException.badRequest(where, where + " must be an object");
+        JsonNode role = m.get("role");
+        if (role == null || !role.isTextual()) throw ApiException.badRequest(where + ".role", "missing required field '" + where + ".role'");
+        String r = switch (role.asText()) {
+            case "system", "developer" -> "system";
+            case "user", "assistant" -> role.asText();
+            default -> throw ApiException.badRequest(where + ".role", "unsupported role '" + role.asText() + "'");
+        };
+        JsonNode c = m.get("content");
+        if (c == null || c.isNull()) {
+            if (r.equals("assistant")) return new ChatTemplate.Message(r, "");
+            throw ApiException.badRequest(where + ".content", "missing required field '" + where + ".content'");
+        }
+        if (c.isTextual()) return new ChatTemplate.Message(r, c.asText());
+        if (c.isArray()) { // content parts: only text is understood
+            StringBuilder text = new StringBuilder();
+            for (JsonNode part : c) {
+                if (!"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
+                    throw ApiException.badRequest(where + ".content", "only text content parts are supported");
+                }
+                text.append(part.get("text").asText());
+            }
+            return new ChatTemplate.Message(r, text.toString());
+        }
+        throw ApiException.badRequest(where + ".content", where + ".content must be a string or an array of text parts");
+    }
+
+    private static List<String> stop(JsonNode s) {
+        if (s == null || s.isNull()) return List.of();
+        if (s.isTextual()) return List.of(s.asText());
+        if (s.isArray() && s.size() <= 4) {
+            List<String> out = new ArrayList<>();
+            for (JsonNode x : s) {
+                if (!x.isTextual()) throw ApiException.badRequest("stop", "'stop' entries must be strings");
+                out.add(x.asText());
+            }
+            return out;
+        }
+        throw ApiException.badRequest("stop", "'stop' must be a string or an array of at most 4 strings");
+    }
+
+    private static Integer optInt(JsonNode body, String field) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) return null;
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) throw ApiException.badRequest(field, "'" + field + "' must be an integer");
+        return v.asInt();
+    }
+
+    private static float optFloat(JsonNode body, String field, float dflt) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) return dflt;
+        if (!v.isNumber()) throw ApiException.badRequest(field, "'" + field + "' must be a number");
+        return v.floatValue();
+    }
+
+    private static boolean optBool(JsonNode body, String field) {
+        JsonNode v = body.get(field);
+        if (v == null || v.isNull()) return false;
+        if (!v.isBoolean()) throw ApiException.badRequest(field, "'" + field + "' must be true or false");
+        return v.asBoolean();
+    }
+}

@@ -1,0 +1,20 @@
+package dev.moe4j.serve;
+
+/**
+ * How the server listens and how much it takes on.
+ *
+ * @param port            0 picks a free port
+ * @param apiKey          null: no key needed; otherwise every {@code /v1} request needs {@code Authorization: Bearer KEY}
+ * @param maxConcurrent   sequences decoded together (the batch size cap)
+ * @param maxQueue        requests that may wait for a slot; beyond that the answer is 429
+ * @param modelId         the name clients use for the model
+ * @param stepPauseMillis pause after each decode step; 0 except in tests that need slow generation
+ */
+public record ServerOptions(String host, int port, String apiKey, int maxConcurrent, int maxQueue, String modelId, long stepPauseMillis) {
+    public ServerOptions {
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("port must be in [0, 65535], got " + port);
+        if (maxConcurrent < 1) throw new IllegalArgumentException("max concurrent requests must be >= 1, got " + maxConcurrent);
+        if (maxQueue < 0) throw new IllegalArgumentException("max queue must be >= 0, got " + maxQueue);
+        if (apiKey != null && apiKey.isBlank()) throw new IllegalArgumentException("the API key must not be blank");
+    }
+}
