@@ -1,6 +1,7 @@
 package dev.moe4j.kernel;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
@@ -56,15 +57,21 @@ public final class Parallel {
         });
     }
 
+    /**
+     * Chunks are claimed by CAS on one counter that packs (generation, chunk count, next chunk), so a worker
+     * that wakes late, or is descheduled mid-claim, can never take a chunk of a later job; the caller waits
+     * for chunks to complete, not for every worker to show up (on a busy machine a worker may not).
+     */
     private static final class Pool {
-        private static final long SPIN_NANOS = 200_000;
+        private static final long SPIN_NANOS = 100_000;
+        private static final int BITS = 20;
+        private static final long MASK = (1L << BITS) - 1;
         final int threads;
         private final Worker[] workers;
         private final ReentrantLock lock = new ReentrantLock();
-        private final AtomicInteger next = new AtomicInteger();
-        private final AtomicInteger running = new AtomicInteger();
+        private final AtomicLong claim = new AtomicLong();
+        private final AtomicInteger completed = new AtomicInteger();
         private volatile Chunks job;
-        private volatile int chunks;
         private volatile int generation;
         private volatile boolean stopped;
         private volatile Throwable failure;
@@ -83,7 +90,7 @@ public final class Parallel {
         void run(int n, Chunks j) {
             if (n <= 0) return;
             // Single chunk, one thread, or a nested/concurrent call: run on the caller.
-            if (n == 1 || workers.length == 0 || Thread.currentThread() instanceof Worker || lock.isHeldByCurrentThread()) {
+            if (n == 1 || n > MASK || workers.length == 0 || Thread.currentThread() instanceof Worker || lock.isHeldByCurrentThread()) {
                 for (int c = 0; c < n; c++) j.run(c);
                 return;
             }
@@ -91,13 +98,13 @@ public final class Parallel {
             try {
                 failure = null;
                 job = j;
-                chunks = n;
-                next.set(0);
-                running.set(workers.length);
-                generation++;                     // publishes job/chunks to workers
+                completed.set(0);
+                int gen = generation + 1;
+                claim.set(((long) (gen & 0xFFFFFF) << (2 * BITS)) | ((long) n << BITS));
+                generation = gen;                 // wakes spinning workers
                 for (Worker w : workers) if (w.parked) LockSupport.unpark(w);
                 work();
-                while (running.get() != 0) Thread.onSpinWait();
+                while (completed.get() < n) Thread.onSpinWait();
                 job = null;
                 Throwable f = failure;
                 if (f instanceof RuntimeException e) throw e;
@@ -107,14 +114,21 @@ public final class Parallel {
             }
         }
 
+        /** Claims and runs chunks of the current job until none are left. */
         void work() {
-            Chunks j = job;
-            int n = chunks;
-            try {
-                for (int c; (c = next.getAndIncrement()) < n; ) j.run(c);
-            } catch (Throwable t) {
-                failure = t;
-                next.set(n); // others stop claiming
+            while (true) {
+                long v = claim.get();
+                int n = (int) ((v >>> BITS) & MASK), c = (int) (v & MASK);
+                if (c >= n) return;
+                Chunks j = job; // read after the claim word: it is this job's (or a later one's, and then the CAS fails)
+                if (!claim.compareAndSet(v, v + 1)) continue;
+                try {
+                    if (failure == null) j.run(c);
+                } catch (Throwable t) {
+                    failure = t;
+                } finally {
+                    completed.incrementAndGet();
+                }
             }
         }
 
@@ -149,7 +163,6 @@ public final class Parallel {
                 if (pool.stopped) return;
                 seen = pool.generation;
                 pool.work();
-                pool.running.decrementAndGet();
             }
         }
     }
