@@ -88,6 +88,8 @@ public final class Dequant {
                     }
                 }
             }
+            case Q4_K -> KQuants.dequantizeQ4_K(seg, byteOffset, dst, dstOff, n);
+            case Q6_K -> KQuants.dequantizeQ6_K(seg, byteOffset, dst, dstOff, n);
             default -> ScalarKernels.dequantize(t, seg, byteOffset, dst, dstOff, n);
         }
     }
@@ -100,6 +102,8 @@ public final class Dequant {
             case F16, BF16 -> S == null ? ScalarKernels.dot(t, seg, byteOffset, x, xOff, n) : dotHalf(t, seg, byteOffset, x, xOff, n);
             case Q8_0 -> B == null || L > 32 ? ScalarKernels.dot(t, seg, byteOffset, x, xOff, n) : dotQ8_0(seg, byteOffset, x, xOff, n);
             case Q4_0 -> B == null || L > 16 ? ScalarKernels.dot(t, seg, byteOffset, x, xOff, n) : dotQ4_0(seg, byteOffset, x, xOff, n);
+            case Q4_K -> B == null || L > 16 ? ScalarKernels.dot(t, seg, byteOffset, x, xOff, n) : KQuants.dotQ4_K(seg, byteOffset, x, xOff, n);
+            case Q6_K -> B == null || L > 16 ? ScalarKernels.dot(t, seg, byteOffset, x, xOff, n) : KQuants.dotQ6_K(seg, byteOffset, x, xOff, n);
             default -> ScalarKernels.dot(t, seg, byteOffset, x, xOff, n);
         };
     }

@@ -1,29 +1,44 @@
 package dev.moe4j.kernel;
 
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.RecursiveAction;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
 
 /**
- * A fixed pool of worker threads for kernels. Work is split into contiguous chunks so that each
- * thread streams through its own part of a weight matrix.
+ * A fixed pool of worker threads for kernels. A job is split into chunks that threads claim one at a
+ * time, so each thread streams through its own rows of a weight matrix. Decoding dispatches hundreds of
+ * small jobs per token, so workers spin briefly before parking (as llama.cpp's threads do) and the
+ * caller works on the job too; dispatching allocates nothing.
  */
 public final class Parallel {
-    private static volatile ForkJoinPool pool = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
+    /** A job over chunk indices {@code [0, chunks)}; called once per chunk, from any thread of the pool. */
+    @FunctionalInterface
+    public interface Chunks {
+        void run(int chunk);
+    }
+
+    private static volatile Pool pool = new Pool(Runtime.getRuntime().availableProcessors());
 
     private Parallel() {}
 
     /** Sets the number of threads kernels use (the CLI's {@code --threads}). */
     public static synchronized void setThreads(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
-        if (threads == pool.getParallelism()) return;
-        ForkJoinPool old = pool;
-        pool = new ForkJoinPool(threads);
+        if (threads == pool.threads) return;
+        Pool old = pool;
+        pool = new Pool(threads);
         old.shutdown();
     }
 
     public static int threads() {
-        return pool.getParallelism();
+        return pool.threads;
+    }
+
+    /** Runs {@code job} for every chunk in [0, chunks), in parallel when there is more than one. */
+    public static void run(int chunks, Chunks job) {
+        pool.run(chunks, job);
     }
 
     /**
@@ -31,34 +46,124 @@ public final class Parallel {
      * splitting ({@code costPerItem} is a rough count of multiply-adds per item).
      */
     public static void forRange(int n, long costPerItem, IntConsumer body) {
-        int threads = pool.getParallelism();
+        int threads = pool.threads;
         if (threads == 1 || n < 2 || (long) n * costPerItem < 32_768) {
             for (int i = 0; i < n; i++) body.accept(i);
             return;
         }
-        int chunks = Math.min(n, threads * 4);
-        pool.invoke(new Chunk(body, 0, n, (n + chunks - 1) / chunks));
+        int chunks = Math.min(n, threads * 4), grain = (n + chunks - 1) / chunks;
+        pool.run((n + grain - 1) / grain, c -> {
+            for (int i = c * grain, end = Math.min(n, i + grain); i < end; i++) body.accept(i);
+        });
     }
 
-    private static final class Chunk extends RecursiveAction {
-        private final IntConsumer body;
-        private final int from, to, grain;
+    /**
+     * Chunks are claimed by CAS on one counter that packs (generation, chunk count, next chunk), so a worker
+     * that wakes late, or is descheduled mid-claim, can never take a chunk of a later job; the caller waits
+     * for chunks to complete, not for every worker to show up (on a busy machine a worker may not).
+     */
+    private static final class Pool {
+        private static final long SPIN_NANOS = 100_000;
+        private static final int BITS = 20;
+        private static final long MASK = (1L << BITS) - 1;
+        final int threads;
+        private final Worker[] workers;
+        private final ReentrantLock lock = new ReentrantLock();
+        private final AtomicLong claim = new AtomicLong();
+        private final AtomicInteger completed = new AtomicInteger();
+        private volatile Chunks job;
+        private volatile int generation;
+        private volatile boolean stopped;
+        private volatile Throwable failure;
 
-        Chunk(IntConsumer body, int from, int to, int grain) {
-            this.body = body;
-            this.from = from;
-            this.to = to;
-            this.grain = grain;
+        Pool(int threads) {
+            this.threads = threads;
+            workers = new Worker[threads - 1];
+            for (int i = 0; i < workers.length; i++) {
+                workers[i] = new Worker(this);
+                workers[i].setName("moe4j-kernel-" + (i + 1));
+                workers[i].setDaemon(true);
+                workers[i].start();
+            }
+        }
+
+        void run(int n, Chunks j) {
+            if (n <= 0) return;
+            // Single chunk, one thread, or a nested/concurrent call: run on the caller.
+            if (n == 1 || n > MASK || workers.length == 0 || Thread.currentThread() instanceof Worker || lock.isHeldByCurrentThread()) {
+                for (int c = 0; c < n; c++) j.run(c);
+                return;
+            }
+            lock.lock();
+            try {
+                failure = null;
+                job = j;
+                completed.set(0);
+                int gen = generation + 1;
+                claim.set(((long) (gen & 0xFFFFFF) << (2 * BITS)) | ((long) n << BITS));
+                generation = gen;                 // wakes spinning workers
+                for (Worker w : workers) if (w.parked) LockSupport.unpark(w);
+                work();
+                while (completed.get() < n) Thread.onSpinWait();
+                job = null;
+                Throwable f = failure;
+                if (f instanceof RuntimeException e) throw e;
+                if (f instanceof Error e) throw e;
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** Claims and runs chunks of the current job until none are left. */
+        void work() {
+            while (true) {
+                long v = claim.get();
+                int n = (int) ((v >>> BITS) & MASK), c = (int) (v & MASK);
+                if (c >= n) return;
+                Chunks j = job; // read after the claim word: it is this job's (or a later one's, and then the CAS fails)
+                if (!claim.compareAndSet(v, v + 1)) continue;
+                try {
+                    if (failure == null) j.run(c);
+                } catch (Throwable t) {
+                    failure = t;
+                } finally {
+                    completed.incrementAndGet();
+                }
+            }
+        }
+
+        void shutdown() {
+            stopped = true;
+            for (Worker w : workers) LockSupport.unpark(w);
+        }
+    }
+
+    private static final class Worker extends Thread {
+        private final Pool pool;
+        volatile boolean parked;
+
+        Worker(Pool pool) {
+            this.pool = pool;
         }
 
         @Override
-        protected void compute() {
-            if (to - from <= grain) {
-                for (int i = from; i < to; i++) body.accept(i);
-                return;
+        public void run() {
+            int seen = 0; // the pool's generation when it created this worker, before any job
+            while (!pool.stopped) {
+                long spinStart = System.nanoTime();
+                while (pool.generation == seen && !pool.stopped) {
+                    if (System.nanoTime() - spinStart < Pool.SPIN_NANOS) {
+                        Thread.onSpinWait();
+                    } else {
+                        parked = true;
+                        if (pool.generation == seen && !pool.stopped) LockSupport.park(this);
+                        parked = false;
+                    }
+                }
+                if (pool.stopped) return;
+                seen = pool.generation;
+                pool.work();
             }
-            int mid = (from + to) >>> 1;
-            invokeAll(new Chunk(body, from, mid, grain), new Chunk(body, mid, to, grain));
         }
     }
 }

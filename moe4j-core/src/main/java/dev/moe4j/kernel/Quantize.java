@@ -86,7 +86,7 @@ public final class Quantize {
         quantizeQ4_0(src, off, n, MemorySegment.ofArray(dst), dstOff);
     }
 
-    /** Stores {@code n} floats as type {@code t} (F32, F16, BF16, Q8_0 or Q4_0) at {@code dstOff}. */
+    /** Stores {@code n} floats as type {@code t} (F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K) at {@code dstOff}. */
     public static void encode(DType t, float[] src, int off, int n, MemorySegment dst, long dstOff) {
         switch (t) {
             case F32 -> MemorySegment.copy(src, off, dst, FLOAT, dstOff, n);
@@ -98,6 +98,8 @@ public final class Quantize {
             }
             case Q8_0 -> quantizeQ8_0(src, off, n, dst, dstOff);
             case Q4_0 -> quantizeQ4_0(src, off, n, dst, dstOff);
+            case Q4_K -> KQuants.quantizeQ4_K(src, off, n, dst, dstOff);
+            case Q6_K -> KQuants.quantizeQ6_K(src, off, n, dst, dstOff);
             default -> throw new IllegalArgumentException("cannot encode floats as " + t);
         }
     }

@@ -41,7 +41,38 @@ public final class ScalarKernels {
                 int q = j < 16 ? b & 0xF : b >>> 4;
                 yield d * (q - 8);
             }
+            case Q4_K -> {
+                long block = byteOffset + (i / 256) * 144;
+                int j = (int) (i % 256), sub = j / 32, chunk = j / 64, l = j % 32;
+                int b = seg.get(ValueLayout.JAVA_BYTE, block + 16 + 32 * chunk + l) & 0xFF;
+                int q = sub % 2 == 0 ? b & 0xF : b >>> 4;
+                float d = Float.float16ToFloat(seg.get(SHORT, block)), dmin = Float.float16ToFloat(seg.get(SHORT, block + 2));
+                yield d * q4kScale(seg, block + 4, sub) * q - dmin * q4kMin(seg, block + 4, sub);
+            }
+            case Q6_K -> {
+                long block = byteOffset + (i / 256) * 210;
+                int j = (int) (i % 256), half = j / 128, r = j % 128, quarter = r / 32, l = r % 32;
+                int lo = seg.get(ValueLayout.JAVA_BYTE, block + 64 * half + l + (quarter % 2) * 32) & 0xFF;
+                lo = quarter < 2 ? lo & 0xF : lo >>> 4;
+                int hi = (seg.get(ValueLayout.JAVA_BYTE, block + 128 + 32 * half + l) >>> (2 * quarter)) & 3;
+                int sc = seg.get(ValueLayout.JAVA_BYTE, block + 192 + 8 * half + 2 * quarter + l / 16);
+                yield Float.float16ToFloat(seg.get(SHORT, block + 208)) * sc * ((lo | hi << 4) - 32);
+            }
         };
+    }
+
+    /** 6-bit scale of Q4_K sub-block j (0..7) from the 12 packed bytes at {@code s}. */
+    static int q4kScale(MemorySegment seg, long s, int j) {
+        return j < 4 ? u8(seg, s + j) & 63 : (u8(seg, s + j + 4) & 0xF) | (u8(seg, s + j - 4) >>> 6) << 4;
+    }
+
+    /** 6-bit min of Q4_K sub-block j. */
+    static int q4kMin(MemorySegment seg, long s, int j) {
+        return j < 4 ? u8(seg, s + j + 4) & 63 : (u8(seg, s + j + 4) >>> 4) | (u8(seg, s + j) >>> 6) << 4;
+    }
+
+    private static int u8(MemorySegment seg, long off) {
+        return seg.get(ValueLayout.JAVA_BYTE, off) & 0xFF;
     }
 
     public static void dequantize(DType t, MemorySegment seg, long byteOffset, float[] dst, int dstOff, int n) {

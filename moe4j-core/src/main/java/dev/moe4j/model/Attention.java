@@ -1,6 +1,8 @@
 package dev.moe4j.model;
 
 import dev.moe4j.kernel.Activations;
+import dev.moe4j.kernel.MatmulJob;
+import dev.moe4j.kernel.Scratch;
 import dev.moe4j.tensor.Matrix;
 
 /** Causal multi-head attention with grouped KV heads, optional q/k/v biases and q/k RMSNorm, and RoPE. */
@@ -36,10 +38,8 @@ public final class Attention {
     public void forward(float[] xn, int n, int start, float[] kCache, float[] vCache, Rope rope, float[][] ropeTables,
                         float[] out) {
         int hd = c.headDim(), qDim = c.qDim(), kvDim = c.kvDim();
-        float[] q = new float[n * qDim], k = new float[n * kvDim], v = new float[n * kvDim];
-        wq.matmul(xn, n, q);
-        wk.matmul(xn, n, k);
-        wv.matmul(xn, n, v);
+        float[] q = Scratch.get(Scratch.Q, n * qDim), k = Scratch.get(Scratch.K, n * kvDim), v = Scratch.get(Scratch.V, n * kvDim);
+        MatmulJob.get().add(wq, xn, 0, q, 0).add(wk, xn, 0, k, 0).add(wv, xn, 0, v, 0).execute(n); // one dispatch for q, k, v
         addBias(q, bq, n);
         addBias(k, bk, n);
         addBias(v, bv, n);
@@ -52,14 +52,15 @@ public final class Attention {
         System.arraycopy(k, 0, kCache, start * kvDim, n * kvDim);
         System.arraycopy(v, 0, vCache, start * kvDim, n * kvDim);
 
-        float[] att = new float[n * qDim];
+        float[] att = Scratch.get(Scratch.ATT, n * qDim);
+        java.util.Arrays.fill(att, 0, n * qDim, 0f);
         int group = c.heads() / c.kvHeads();
         float scale = (float) (1.0 / Math.sqrt(hd));
         dev.moe4j.kernel.Parallel.forRange(n * c.heads(), (long) (start + n) * hd * 2, th -> {
             int t = th / c.heads(), h = th % c.heads();
             int kvh = h / group, len = start + t + 1;
             int from = window > 0 ? Math.max(0, len - window) : 0;
-            float[] scores = new float[len - from + 1];
+            float[] scores = Scratch.get(Scratch.SCORES, len - from + 1); // per worker thread
             int qo = t * qDim + h * hd;
             for (int j = from; j < len; j++) {
                 int ko = j * kvDim + kvh * hd;

@@ -1,6 +1,7 @@
 package dev.moe4j.model;
 
 import dev.moe4j.kernel.Activations;
+import dev.moe4j.kernel.Scratch;
 import dev.moe4j.tensor.Matrix;
 import dev.moe4j.util.Moe4jException;
 
@@ -55,7 +56,7 @@ public final class MoeTransformer {
         if (start + n > cache.capacity()) {
             throw new Moe4jException("sequence of " + (start + n) + " tokens exceeds the context of " + cache.capacity() + " tokens");
         }
-        float[] x = new float[n * d];
+        float[] x = Scratch.get(Scratch.X, n * d);
         for (int t = 0; t < n; t++) {
             if (ids[t] < 0 || ids[t] >= config.vocabSize()) {
                 throw new Moe4jException("token id " + ids[t] + " is out of range [0, " + config.vocabSize() + ")");
@@ -63,7 +64,7 @@ public final class MoeTransformer {
             embedding.row(ids[t], x, t * d);
         }
         float[][] ropeTables = rope.tables(start, n);
-        float[] xn = new float[n * d], y = new float[n * d];
+        float[] xn = Scratch.get(Scratch.XN, n * d), y = Scratch.get(Scratch.Y, n * d);
         for (int l = 0; l < blocks.length; l++) {
             Block b = blocks[l];
             for (int t = 0; t < n; t++) Activations.rmsNorm(x, t * d, b.attnNorm(), config.normEps(), xn, t * d, d);
@@ -76,7 +77,7 @@ public final class MoeTransformer {
         }
         cache.advance(n);
         int from = allLogits ? 0 : n - 1, rows = n - from;
-        float[] h = new float[rows * d];
+        float[] h = Scratch.get(Scratch.H, rows * d);
         for (int t = 0; t < rows; t++) Activations.rmsNorm(x, (from + t) * d, outputNorm, config.normEps(), h, t * d, d);
         float[] logits = new float[rows * config.vocabSize()];
         output.matmul(h, rows, logits);

@@ -1,5 +1,7 @@
 package dev.moe4j.moe;
 
+import dev.moe4j.kernel.Scratch;
+
 /**
  * The MoE feed-forward: route, dispatch each expert's rows, run each chosen expert once over its bin,
  * combine the weighted rows back, add shared experts.
@@ -23,13 +25,21 @@ public final class MoeLayer {
     public RoutingPlan forward(float[] x, int tokens, float[] out) {
         int dim = experts.inputDim();
         RoutingPlan plan = router.route(x, tokens);
+        if (tokens == 1 && experts instanceof SwiGluExperts s) {
+            // Decode: only the k chosen experts, all in two parallel dispatches.
+            s.forwardChosen(plan, x, out);
+            if (shared != null) shared.addTo(x, tokens, out);
+            lastPlan = plan;
+            return plan;
+        }
         java.util.Arrays.fill(out, 0, tokens * dim, 0f);
         for (int e = 0; e < plan.experts(); e++) {
             int n = plan.load(e);
             if (n == 0) continue;
-            float[] rows = new float[n * dim];
+            // The expert's bin: it runs once over all its tokens, a GEMM whose weight rows are read once per tile.
+            float[] rows = Scratch.get(Scratch.GATHER, n * dim);
             for (int i = 0; i < n; i++) System.arraycopy(x, plan.binToken(e, i) * dim, rows, i * dim, dim);  // dispatch
-            float[] y = new float[n * dim];
+            float[] y = Scratch.get(Scratch.DOWN, n * dim);
             experts.forward(e, rows, n, y);
             for (int i = 0; i < n; i++) {                                                               // combine
                 int t = plan.binToken(e, i);

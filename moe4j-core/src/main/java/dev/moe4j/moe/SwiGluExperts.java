@@ -1,6 +1,8 @@
 package dev.moe4j.moe;
 
 import dev.moe4j.kernel.Activations;
+import dev.moe4j.kernel.MatmulJob;
+import dev.moe4j.kernel.Scratch;
 import dev.moe4j.tensor.Matrix;
 
 /** Experts of the form {@code down · (silu(gate · x) ⊙ (up · x))}, as views over the weight file. */
@@ -23,14 +25,34 @@ public final class SwiGluExperts implements ExpertBank {
         swiGlu(gate[e], up[e], down[e], x, rows, out);
     }
 
+    /**
+     * Decode step: the k chosen experts of one token, {@code out[dim] = Σ_i w_i · Expert_{ids_i}(x)}. All gate
+     * and up projections go out as one parallel dispatch, all down projections as a second one.
+     */
+    public void forwardChosen(RoutingPlan plan, float[] x, float[] out) {
+        int k = plan.topK(), h = hiddenDim(), d = inputDim();
+        float[] g = Scratch.get(Scratch.GATE, k * h), u = Scratch.get(Scratch.UP, k * h), y = Scratch.get(Scratch.DOWN, k * d);
+        MatmulJob job = MatmulJob.get();
+        for (int i = 0; i < k; i++) job.add(gate[plan.expert(0, i)], x, 0, g, i * h).add(up[plan.expert(0, i)], x, 0, u, i * h);
+        job.execute(1);
+        for (int i = 0; i < k * h; i++) g[i] = Activations.silu(g[i]) * u[i];
+        job = MatmulJob.get();
+        for (int i = 0; i < k; i++) job.add(down[plan.expert(0, i)], g, i * h, y, i * d);
+        job.execute(1);
+        java.util.Arrays.fill(out, 0, d, 0f);
+        for (int i = 0; i < k; i++) {
+            float w = plan.weight(0, i);
+            for (int j = 0; j < d; j++) out[j] += w * y[i * d + j];
+        }
+    }
+
     /** One SwiGLU feed-forward over {@code rows} rows; shared by routed, shared and dense MLPs. */
     static void swiGlu(Matrix gate, Matrix up, Matrix down, float[] x, int rows, float[] out) {
         int h = gate.rows();
-        float[] g = new float[rows * h];
-        float[] u = new float[rows * h];
-        gate.matmul(x, rows, g);
-        up.matmul(x, rows, u);
-        for (int i = 0; i < g.length; i++) g[i] = Activations.silu(g[i]) * u[i];
+        float[] g = Scratch.get(Scratch.GATE, rows * h), u = Scratch.get(Scratch.UP, rows * h);
+        // Gate and up in one dispatch: both read x, neither waits for the other.
+        MatmulJob.get().add(gate, x, 0, g, 0).add(up, x, 0, u, 0).execute(rows);
+        for (int i = 0; i < rows * h; i++) g[i] = Activations.silu(g[i]) * u[i];
         down.matmul(g, rows, out);
     }
 }

@@ -9,6 +9,11 @@ public enum DType {
     F16(1, 1, 2),
     Q4_0(2, 32, 18),   // f16 scale d, 16 bytes of 4-bit quants: x = d * (q - 8)
     Q8_0(8, 32, 34),   // f16 scale d, 32 signed bytes: x = d * q
+    // K-quants: 256-value super-blocks. Q4_K: f16 d, f16 dmin, 12 bytes of 6-bit sub-block scales and mins
+    // (8 sub-blocks of 32), 128 bytes of nibbles: x = d*sc*q - dmin*m. Q6_K: 128 bytes low nibbles, 64 bytes of
+    // high 2-bit pairs, 16 int8 scales (sub-blocks of 16), f16 d: x = d*sc*(q - 32).
+    Q4_K(12, 256, 144),
+    Q6_K(14, 256, 210),
     BF16(30, 1, 2),
     // Integer and double types appear in safetensors files (token ids, reference outputs), not as weights.
     I32(26, 1, 4),

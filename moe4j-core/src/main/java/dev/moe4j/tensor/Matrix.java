@@ -1,7 +1,7 @@
 package dev.moe4j.tensor;
 
 import dev.moe4j.kernel.Dequant;
-import dev.moe4j.kernel.Parallel;
+import dev.moe4j.kernel.MatmulJob;
 
 import java.lang.foreign.MemorySegment;
 
@@ -59,10 +59,13 @@ public final class Matrix {
     public int rows() { return rows; }
     public int cols() { return cols; }
     public long byteSize() { return rowBytes * rows; }
+    public MemorySegment data() { return data; }
+    public long byteOffset() { return byteOffset; }
+    public long rowBytes() { return rowBytes; }
 
     /** out[outOff + r] = row r · x[xOff ..]. */
     public void matvec(float[] x, int xOff, float[] out, int outOff) {
-        Parallel.forRange(rows, cols, r -> out[outOff + r] = Dequant.dot(dtype, data, byteOffset + rowBytes * r, x, xOff, cols));
+        MatmulJob.get().add(this, x, xOff, out, outOff).execute(1);
     }
 
     /**
@@ -70,14 +73,7 @@ public final class Matrix {
      * read once and applied to all n inputs while it is hot in cache.
      */
     public void matmul(float[] x, int n, float[] out) {
-        if (n == 1) {
-            matvec(x, 0, out, 0);
-            return;
-        }
-        Parallel.forRange(rows, (long) cols * n, r -> {
-            long off = byteOffset + rowBytes * r;
-            for (int t = 0; t < n; t++) out[t * rows + r] = Dequant.dot(dtype, data, off, x, t * cols, cols);
-        });
+        MatmulJob.get().add(this, x, 0, out, 0).execute(n);
     }
 
     /** Row r as floats (embedding lookup). */

@@ -1,0 +1,139 @@
+package dev.moe4j.cli;
+
+import dev.moe4j.cli.perf.ReadBandwidth;
+import dev.moe4j.cli.perf.Stats;
+import dev.moe4j.kernel.Parallel;
+import dev.moe4j.model.KvCache;
+import dev.moe4j.model.Model;
+import dev.moe4j.model.ModelConfig;
+import dev.moe4j.model.MoeTransformer;
+import dev.moe4j.tensor.Tensor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure prompt processing (pp) and generation (tg) speed like llama-bench, and the memory bandwidth generation achieves.")
+final class BenchCommand implements Callable<Integer> {
+    @Mixin ModelOptions opts;
+    @Spec CommandSpec spec;
+
+    @Option(names = {"-p", "--prompt"}, defaultValue = "128", paramLabel = "N", description = "Prompt tokens processed in one batch (default 128).")
+    int prompt;
+
+    @Option(names = {"-n", "--gen"}, defaultValue = "32", paramLabel = "N", description = "Tokens generated one at a time (default 32).")
+    int gen;
+
+    @Option(names = {"-r", "--repetitions"}, defaultValue = "3", paramLabel = "R", description = "Timed runs of each test (default 3).")
+    int reps;
+
+    @Option(names = "--json", description = "Print one JSON object instead of a table.")
+    boolean json;
+
+    @Option(names = "--bandwidth-mib", defaultValue = "1024", paramLabel = "MIB", description = "Buffer for the read-bandwidth probe (default 1024; 0 skips it).")
+    int bandwidthMib;
+
+    @Override
+    public Integer call() {
+        if (prompt < 1 || gen < 1 || reps < 1) throw new IllegalArgumentException("-p, -n and -r must be at least 1");
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        try (Model m = opts.open()) {
+            MoeTransformer tf = m.transformer();
+            ModelConfig c = m.config();
+            if (Math.max(prompt, gen) > c.contextLength()) throw new IllegalArgumentException("-p/-n exceed the context of " + c.contextLength());
+            int[] ids = new SplittableRandom(7).ints(prompt, 0, c.vocabSize()).toArray();
+            if (!json) err.println("warming up...");
+            runPrompt(tf, ids);          // warm-up: JIT, page cache
+            runGen(tf, gen, c.vocabSize());
+            double[] pp = new double[reps], tg = new double[reps];
+            for (int r = 0; r < reps; r++) pp[r] = prompt / runPrompt(tf, ids);
+            long alloc0 = allocated();
+            for (int r = 0; r < reps; r++) tg[r] = gen / runGen(tf, gen, c.vocabSize());
+            double allocPerToken = (allocated() - alloc0) / (double) (reps * gen);
+            Stats pps = Stats.of(pp), tgs = Stats.of(tg);
+            long active = activeBytes(m), size = fileBytes(m);
+            double achieved = active * tgs.median();
+            double machine = bandwidthMib > 0 ? ReadBandwidth.measure((long) bandwidthMib << 20, 3) : 0;
+            if (json) {
+                out.printf(Locale.ROOT, "{\"model\": \"%s\", \"size_bytes\": %d, \"threads\": %d, \"pp\": {\"tokens\": %d, \"tokens_per_s\": %s},"
+                                + " \"tg\": {\"tokens\": %d, \"tokens_per_s\": %s}, \"active_bytes_per_token\": %d,"
+                                + " \"achieved_gb_per_s\": %.2f, \"machine_read_gb_per_s\": %.2f, \"allocated_bytes_per_token\": %.0f}%n",
+                        m.source().toString().replace("\\", "\\\\").replace("\"", "\\\""), size, Parallel.threads(), prompt, pps.json(),
+                        gen, tgs.json(), active, achieved / 1e9, machine / 1e9, allocPerToken);
+            } else {
+                out.printf(Locale.ROOT, "| model | size | threads | test | t/s |%n|---|---|---|---|---|%n");
+                String name = m.source().getFileName().toString();
+                out.printf(Locale.ROOT, "| %s | %.2f GiB | %d | pp%d | %.2f ± %.2f |%n", name, size / 1073741824.0, Parallel.threads(), prompt, pps.median(), pps.stddev());
+                out.printf(Locale.ROOT, "| %s | %.2f GiB | %d | tg%d | %.2f ± %.2f |%n", name, size / 1073741824.0, Parallel.threads(), gen, tgs.median(), tgs.stddev());
+                out.printf(Locale.ROOT, "generation reads %.1f MB of weights per token: %.1f GB/s achieved; machine reads %.1f GB/s (%.0f%%); %.0f bytes allocated per token%n",
+                        active / 1e6, achieved / 1e9, machine / 1e9, machine > 0 ? 100 * achieved / machine : 0, allocPerToken);
+            }
+        }
+        return 0;
+    }
+
+    /** Seconds to process the prompt in one batch from an empty cache. */
+    private double runPrompt(MoeTransformer tf, int[] ids) {
+        KvCache cache = tf.newCache(ids.length);
+        long t0 = System.nanoTime();
+        tf.forward(ids, cache, false);
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** Seconds to generate n tokens one at a time from an empty cache (llama-bench's tg). */
+    private double runGen(MoeTransformer tf, int n, int vocab) {
+        KvCache cache = tf.newCache(n);
+        int[] one = {1};
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            float[] logits = tf.forward(one, cache, false);
+            one[0] = argmax(logits) % vocab;
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    /** Bytes of weights one generated token reads: all dense tensors, k of each layer's experts, one embedding row. */
+    static long activeBytes(Model m) {
+        ModelConfig c = m.config();
+        long total = 0;
+        for (String name : m.store().names()) {
+            Tensor t = m.store().find(name).orElseThrow();
+            long b = t.data().byteSize();
+            boolean expert = t.rank() == 3 && t.dim(0) == c.experts() || name.contains("_exps") || name.contains(".experts.");
+            boolean embedding = name.equals("token_embd.weight") || name.endsWith("embed_tokens.weight");
+            if (expert && t.rank() == 3) total += b / c.experts() * c.topK();
+            else if (expert) total += b * c.topK() / c.experts(); // per-expert tensors: k of every E
+            else if (embedding && !c.tiedEmbeddings()) total += b / t.dim(0);
+            else total += b;
+        }
+        return total;
+    }
+
+    private static long fileBytes(Model m) {
+        long total = 0;
+        for (String name : m.store().names()) total += m.store().find(name).orElseThrow().data().byteSize();
+        return total;
+    }
+
+    /** Bytes allocated by all threads so far, or 0 where the JVM cannot say. */
+    private static long allocated() {
+        if (ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t && t.isThreadAllocatedMemorySupported()) {
+            return t.getTotalThreadAllocatedBytes();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,32 @@
+package dev.moe4j.cli.perf;
+
+import java.util.List;
+
+/**
+ * Published MoE shapes for random-weight benchmark files. {@code arch} is the GGUF architecture
+ * (llama.cpp's name); {@code qkNorm} is none, whole (OLMoE) or per-head (Qwen3-MoE).
+ */
+public record SynthShape(String name, String arch, int layers, int hidden, int heads, int kvHeads, int headDim,
+                         int experts, int topK, int expertFfn, int vocab, int context, double ropeTheta, float normEps,
+                         String qkNorm) {
+
+    public static final List<SynthShape> ALL = List.of(
+            // allenai/OLMoE-1B-7B-0924
+            new SynthShape("olmoe-1b-7b", "olmoe", 16, 2048, 16, 16, 128, 64, 8, 1024, 50304, 4096, 10000, 1e-5f, "whole"),
+            new SynthShape("olmoe-mini", "olmoe", 8, 1024, 16, 16, 64, 32, 4, 512, 32000, 4096, 10000, 1e-5f, "whole"),
+            // mistralai/Mixtral-8x7B-v0.1
+            new SynthShape("mixtral-8x7b", "llama", 32, 4096, 32, 8, 128, 8, 2, 14336, 32000, 32768, 1e6, 1e-5f, "none"),
+            // Qwen/Qwen3-30B-A3B
+            new SynthShape("qwen3-30b-a3b", "qwen3moe", 48, 2048, 32, 4, 128, 128, 8, 768, 151936, 40960, 1e6, 1e-6f, "per-head"),
+            // For tests: every width a multiple of 256 so K-quants apply.
+            new SynthShape("tiny", "olmoe", 2, 256, 4, 2, 64, 8, 2, 256, 1000, 512, 10000, 1e-5f, "whole"));
+
+    public static SynthShape named(String name) {
+        for (SynthShape s : ALL) if (s.name.equals(name)) return s;
+        throw new IllegalArgumentException("unknown shape '" + name + "' (known: "
+                + String.join(", ", ALL.stream().map(SynthShape::name).toList()) + ")");
+    }
+
+    public int qDim() { return heads * headDim; }
+    public int kvDim() { return kvHeads * headDim; }
+}

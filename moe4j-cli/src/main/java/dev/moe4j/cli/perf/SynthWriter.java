@@ -1,0 +1,159 @@
+package dev.moe4j.cli.perf;
+
+import dev.moe4j.format.gguf.GgufType;
+import dev.moe4j.format.gguf.GgufWriter;
+import dev.moe4j.kernel.Parallel;
+import dev.moe4j.kernel.Quantize;
+import dev.moe4j.tensor.DType;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+
+/**
+ * Writes a random-weight GGUF with a {@link SynthShape}, in llama.cpp's tensor names and metadata keys, so
+ * both llama.cpp and moe4j load it. Weights are uniform with standard deviation 0.02 (a typical
+ * initialisation), norms are ones; tensors are generated and quantised chunk by chunk while streaming,
+ * in parallel, and depend only on the seed (not on the thread count).
+ */
+public final class SynthWriter {
+    private static final float AMPLITUDE = (float) (0.02 * Math.sqrt(3));
+    private static final int CHUNK = 1 << 16; // values per generated piece, a multiple of every block size
+
+    private final SynthShape s;
+    private final DType type;
+    private final long seed;
+    private final GgufWriter w = new GgufWriter();
+    private long totalBytes;
+    private Progress progress;
+
+    public SynthWriter(SynthShape shape, DType type, long seed) {
+        this.s = shape;
+        this.type = type;
+        this.seed = seed;
+    }
+
+    public void write(Path out, PrintWriter err) {
+        metadata();
+        tensors();
+        progress = new Progress(err, "synth " + s.name() + " " + type.name().toLowerCase(), totalBytes);
+        w.write(out);
+        progress.finish();
+    }
+
+    private void metadata() {
+        String p = s.arch() + ".";
+        w.putString("general.architecture", s.arch());
+        w.putString("general.name", "moe4j synth " + s.name());
+        w.alignment(32);
+        w.putUInt32(p + "context_length", s.context());
+        w.putUInt32(p + "embedding_length", s.hidden());
+        w.putUInt32(p + "block_count", s.layers());
+        w.putUInt32(p + "feed_forward_length", s.expertFfn());
+        w.putUInt32(p + "expert_feed_forward_length", s.expertFfn());
+        w.putUInt32(p + "attention.head_count", s.heads());
+        w.putUInt32(p + "attention.head_count_kv", s.kvHeads());
+        w.putUInt32(p + "attention.key_length", s.headDim());
+        w.putUInt32(p + "attention.value_length", s.headDim());
+        w.putUInt32(p + "rope.dimension_count", s.headDim());
+        w.putFloat32(p + "attention.layer_norm_rms_epsilon", s.normEps());
+        w.putFloat32(p + "rope.freq_base", (float) s.ropeTheta());
+        w.putUInt32(p + "expert_count", s.experts());
+        w.putUInt32(p + "expert_used_count", s.topK());
+        w.putUInt32(p + "vocab_size", s.vocab());
+        ByteLevelVocab v = ByteLevelVocab.ofSize(s.vocab());
+        w.putString("tokenizer.ggml.model", "gpt2");
+        w.putString("tokenizer.ggml.pre", "gpt-2");
+        w.putArray("tokenizer.ggml.tokens", GgufType.STRING, v.tokens());
+        w.putArray("tokenizer.ggml.token_type", GgufType.INT32, v.types());
+        w.putArray("tokenizer.ggml.merges", GgufType.STRING, v.merges());
+        w.putUInt32("tokenizer.ggml.bos_token_id", v.eos());
+        w.putUInt32("tokenizer.ggml.eos_token_id", v.eos());
+    }
+
+    private void tensors() {
+        int d = s.hidden(), f = s.expertFfn(), e = s.experts();
+        weight("token_embd.weight", s.vocab(), d);
+        ones("output_norm.weight", d);
+        weight("output.weight", s.vocab(), d);
+        for (int l = 0; l < s.layers(); l++) {
+            String b = "blk." + l + ".";
+            ones(b + "attn_norm.weight", d);
+            weight(b + "attn_q.weight", s.qDim(), d);
+            weight(b + "attn_k.weight", s.kvDim(), d);
+            weight(b + "attn_v.weight", s.kvDim(), d);
+            weight(b + "attn_output.weight", d, s.qDim());
+            switch (s.qkNorm()) {
+                case "whole" -> { ones(b + "attn_q_norm.weight", s.qDim()); ones(b + "attn_k_norm.weight", s.kvDim()); }
+                case "per-head" -> { ones(b + "attn_q_norm.weight", s.headDim()); ones(b + "attn_k_norm.weight", s.headDim()); }
+                default -> { }
+            }
+            ones(b + "ffn_norm.weight", d);
+            random(b + "ffn_gate_inp.weight", DType.F32, e, d);   // routers stay F32, as llama-quantize leaves them
+            weight(b + "ffn_gate_exps.weight", e, f, d);
+            weight(b + "ffn_up_exps.weight", e, f, d);
+            weight(b + "ffn_down_exps.weight", e, d, f);
+        }
+    }
+
+    /** A weight in the requested type, or Q8_0/F16 when its rows are not whole blocks of that type. */
+    private void weight(String name, long... shape) {
+        long cols = shape[shape.length - 1];
+        DType t = cols % type.blockSize == 0 ? type : cols % 32 == 0 ? DType.Q8_0 : DType.F16;
+        random(name, t, shape);
+    }
+
+    private void ones(String name, int n) {
+        float[] v = new float[n];
+        java.util.Arrays.fill(v, 1f);
+        totalBytes += 4L * n;
+        w.addTensor(name, DType.F32, new long[] {n}, o -> {
+            o.write(dev.moe4j.kernel.Quantize.encode(DType.F32, v));
+            progress.advance(4L * n);
+        });
+    }
+
+    private void random(String name, DType t, long... shape) {
+        long n = 1;
+        for (long x : shape) n *= x;
+        long count = n, tensorSeed = seed * 0x9E3779B97F4A7C15L + name.hashCode();
+        totalBytes += t.bytesFor(n);
+        w.addTensor(name, t, shape, out -> stream(t, count, tensorSeed, out));
+    }
+
+    /** Generates and encodes a few chunks per thread at a time, then writes them in order. */
+    private void stream(DType t, long n, long tensorSeed, OutputStream out) throws IOException {
+        int batch = Parallel.threads() * 4;
+        long chunks = (n + CHUNK - 1) / CHUNK;
+        byte[][] bufs = new byte[batch][(int) t.bytesFor(Math.min(n, CHUNK))];
+        float[][] vals = new float[batch][(int) Math.min(n, CHUNK)];
+        for (long c0 = 0; c0 < chunks; c0 += batch) {
+            long first = c0;
+            int k = (int) Math.min(batch, chunks - c0);
+            Parallel.run(k, i -> {
+                long c = first + i;
+                int len = (int) Math.min(CHUNK, n - c * CHUNK);
+                fill(vals[i], len, tensorSeed ^ (c * 0xBF58476D1CE4E5B9L));
+                Quantize.encode(t, vals[i], 0, len, java.lang.foreign.MemorySegment.ofArray(bufs[i]), 0);
+            });
+            for (int i = 0; i < k; i++) {
+                int len = (int) t.bytesFor(Math.min(CHUNK, n - (first + i) * CHUNK));
+                out.write(bufs[i], 0, len);
+                progress.advance(len);
+            }
+        }
+    }
+
+    /** Uniform values in (-AMPLITUDE, AMPLITUDE) from xorshift64*: fast and deterministic. */
+    private static void fill(float[] v, int len, long state) {
+        long x = state == 0 ? 1 : state;
+        for (int i = 0; i < len; i++) {
+            x ^= x >>> 12;
+            x ^= x << 25;
+            x ^= x >>> 27;
+            long r = x * 0x2545F4914F6CDD1DL;
+            v[i] = ((r >>> 40) * 0x1p-24f * 2 - 1) * AMPLITUDE;
+        }
+    }
+}

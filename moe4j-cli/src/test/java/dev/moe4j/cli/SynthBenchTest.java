@@ -1,0 +1,75 @@
+package dev.moe4j.cli;
+
+import dev.moe4j.cli.perf.ByteLevelVocab;
+import dev.moe4j.model.KvCache;
+import dev.moe4j.model.Model;
+import dev.moe4j.util.Json;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** synth writes a tiny model that moe4j loads, tokenizes with and runs; bench on it prints sane JSON. */
+class SynthBenchTest {
+    @TempDir Path dir;
+
+    private static String[] run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.run(args, new PrintWriter(out), new PrintWriter(err));
+        assertEquals(0, code, "moe4j " + String.join(" ", args) + ": " + err);
+        return new String[] {out.toString(), err.toString()};
+    }
+
+    @Test
+    void synthEveryTypeLoadsAndRuns() {
+        for (String type : new String[] {"q8_0", "q4_0", "q4_k", "q6_k", "f16"}) {
+            Path f = dir.resolve("tiny-" + type + ".gguf");
+            run("synth", "--shape", "tiny", "--out", f.toString(), "--type", type, "--seed", "3");
+            try (Model m = Model.load(f)) {
+                assertEquals(1000, m.config().vocabSize());
+                int[] ids = m.tokenizer().encode("hello world", false);
+                assertTrue(ids.length > 0);
+                KvCache cache = m.transformer().newCache(ids.length + 1);
+                float[] logits = m.transformer().forward(ids, cache, false);
+                for (float v : logits) assertTrue(Float.isFinite(v), type);
+                float[] next = m.transformer().forward(new int[] {ids[0]}, cache, false);
+                assertEquals(1000, next.length);
+            }
+        }
+    }
+
+    @Test
+    void vocabularyHasTheExactSizeAndValidMerges() {
+        ByteLevelVocab v = ByteLevelVocab.ofSize(5000);
+        assertEquals(5000, v.tokens().size());
+        assertEquals(5000 - 257, v.merges().size());
+        java.util.Set<String> toks = new java.util.HashSet<>(v.tokens());
+        assertEquals(5000, toks.size(), "tokens are unique");
+        for (String merge : v.merges()) {
+            String[] p = merge.split(" ");
+            assertTrue(toks.contains(p[0]) && toks.contains(p[1]) && toks.contains(p[0] + p[1]), merge);
+        }
+    }
+
+    @Test
+    void benchPrintsJson() {
+        Path f = dir.resolve("tiny.gguf");
+        run("synth", "--shape", "tiny", "--out", f.toString(), "--type", "q8_0");
+        String out = run("bench", "--model", f.toString(), "-p", "8", "-n", "4", "-r", "1", "--json", "--bandwidth-mib", "16")[0];
+        Map<String, Object> j = Json.parseObject(out.trim());
+        for (String test : List.of("pp", "tg")) {
+            @SuppressWarnings("unchecked") Map<String, Object> t = (Map<String, Object>) j.get(test);
+            @SuppressWarnings("unchecked") Map<String, Object> s = (Map<String, Object>) t.get("tokens_per_s");
+            assertTrue(((Number) s.get("median")).doubleValue() > 0, test);
+        }
+        assertTrue(((Number) j.get("active_bytes_per_token")).longValue() > 0);
+        assertTrue(((Number) j.get("active_bytes_per_token")).longValue() < ((Number) j.get("size_bytes")).longValue());
+        assertTrue(((Number) j.get("machine_read_gb_per_s")).doubleValue() > 0);
+    }
+}
