@@ -69,6 +69,7 @@ public final class Dequant {
                 for (; i < n; i++) dst[dstOff + i] = ScalarKernels.get(t, seg, byteOffset, i);
             }
             case Q8_0 -> {
+                if (B != null && L <= 32) { dequantizeQ8_0(seg, byteOffset, dst, dstOff, n); return; }
                 for (int b = 0; b < n / 32; b++) {
                     long blk = byteOffset + 34L * b;
                     float d = Float.float16ToFloat(seg.get(SHORT, blk));
@@ -77,6 +78,7 @@ public final class Dequant {
                 }
             }
             case Q4_0 -> {
+                if (B != null && L <= 16) { dequantizeQ4_0(seg, byteOffset, dst, dstOff, n); return; }
                 for (int b = 0; b < n / 32; b++) {
                     long blk = byteOffset + 18L * b;
                     float d = Float.float16ToFloat(seg.get(SHORT, blk));
@@ -153,6 +155,34 @@ public final class Dequant {
         VectorMask<Integer> special = h.and(0x7C00).eq(0x7C00);
         bits = bits.blend(mag.or(0x7F800000), special);
         return bits.or(sign).reinterpretAsFloats();
+    }
+
+    // Prefill dequantises weight rows into a float tile once per 4 tokens; doing it lane-parallel keeps that
+    // cost well below the tile's multiply-adds.
+    private static void dequantizeQ8_0(MemorySegment seg, long off, float[] dst, int dstOff, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long blk = off + 34L * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(seg.get(SHORT, blk)));
+            int o = dstOff + 32 * b;
+            for (int j = 0; j < 32; j += L) {
+                ((FloatVector) ByteVector.fromMemorySegment(B, seg, blk + 2 + j, LE).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d).intoArray(dst, o + j);
+            }
+        }
+    }
+
+    private static void dequantizeQ4_0(MemorySegment seg, long off, float[] dst, int dstOff, int n) {
+        for (int b = 0; b < n / 32; b++) {
+            long blk = off + 18L * b;
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(seg.get(SHORT, blk)));
+            int o = dstOff + 32 * b;
+            for (int j = 0; j < 16; j += L) {
+                ByteVector q = ByteVector.fromMemorySegment(B, seg, blk + 2 + j, LE);
+                ((FloatVector) q.and((byte) 0xF).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(dst, o + j);
+                ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).sub((byte) 8).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d).intoArray(dst, o + j + 16);
+            }
+        }
     }
 
     private static float dotQ8_0(MemorySegment seg, long off, float[] x, int xOff, int n) {
