@@ -10,7 +10,7 @@ import java.io.PrintWriter;
 @Command(name = "moe4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Mixture-of-Experts for the JVM: inspect, tokenize and run MoE checkpoints (GGUF or Hugging Face folders).",
         subcommands = {InfoCommand.class, TokenizeCommand.class, LogitsCommand.class, GenerateCommand.class, ChatCommand.class, ServeCommand.class,
-                SynthCommand.class, BenchCommand.class,
+                SynthCommand.class, BenchCommand.class, QuantizeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
     /** Exit code for bad input: a bad file, a bad argument. */

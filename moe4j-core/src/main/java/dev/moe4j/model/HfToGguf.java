@@ -1,0 +1,230 @@
+package dev.moe4j.model;
+
+import dev.moe4j.format.gguf.GgufQuantizer;
+import dev.moe4j.format.gguf.GgufQuantizer.Rows;
+import dev.moe4j.format.gguf.GgufWriter;
+import dev.moe4j.format.safetensors.SafetensorsStore;
+import dev.moe4j.model.TensorNames.Projection;
+import dev.moe4j.tensor.DType;
+import dev.moe4j.tensor.Tensor;
+import dev.moe4j.tokenizer.GgufVocabExport;
+import dev.moe4j.util.Json;
+import dev.moe4j.util.Moe4jException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Converts a Hugging Face checkpoint folder to a quantised GGUF in llama.cpp's layout: its tensor names,
+ * merged 3-D expert tensors, {@code {arch}.*} metadata and the tokenizer as GGUF vocab metadata, with
+ * q/k rows permuted for the {@code llama} architecture as llama.cpp's converter does.
+ */
+public final class HfToGguf {
+    private final Path dir;
+    private final ModelConfig c;
+    private final Weights w;
+    private final TensorNames hf;
+    private final GgufTensorNames gg = new GgufTensorNames();
+    private final GgufQuantizer q;
+
+    private HfToGguf(Path dir, ModelConfig config, SafetensorsStore store, GgufQuantizer q) {
+        this.dir = dir;
+        this.c = config;
+        this.w = new Weights(store);
+        this.hf = new HfTensorNames(config.architecture());
+        this.q = q;
+    }
+
+    public static void quantize(Path dir, Path out, DType type, GgufQuantizer.Listener listener) {
+        Path configFile = dir.resolve("config.json");
+        if (!Files.isRegularFile(configFile)) throw new Moe4jException(dir + ": no config.json in this folder");
+        Map<String, Object> json;
+        try {
+            json = Json.parseObject(Files.readString(configFile));
+        } catch (IOException | IllegalArgumentException e) {
+            throw new Moe4jException(configFile + ": " + e.getMessage(), e);
+        }
+        ModelConfig config = HfConfigReader.read(configFile, json);
+        checkSupported(dir, config);
+        try (SafetensorsStore store = SafetensorsStore.open(dir)) {
+            HfToGguf h = new HfToGguf(dir, config, store, new GgufQuantizer(type, listener));
+            h.metadata();
+            h.tensors();
+            h.q.write(out);
+        }
+    }
+
+    private static void checkSupported(Path dir, ModelConfig c) {
+        Architecture a = c.architecture();
+        if (a == Architecture.GPT_OSS) {
+            throw new Moe4jException(dir + ": gpt_oss cannot be written as GGUF yet (moe4j reads gpt-oss only from safetensors)");
+        }
+        boolean anyDense = false, leadingOnly = true;
+        for (int l = 0; l < c.layers(); l++) {
+            if (c.isDense(l)) {
+                anyDense = true;
+                if (l > 0 && !c.isDense(l - 1)) leadingOnly = false;
+            }
+        }
+        if (anyDense && (a != Architecture.DEEPSEEK_V3 || !leadingOnly)) {
+            throw new Moe4jException(dir + ": dense layers in this pattern (mlp_only_layers / decoder_sparse_step) have no GGUF metadata key");
+        }
+        if (a == Architecture.DEEPSEEK_V3 && c.ropeStyle() != RopeStyle.ADJACENT) {
+            throw new Moe4jException(dir + ": deepseek_v3 with rope_interleave=false cannot be written as GGUF yet");
+        }
+    }
+
+    private void metadata() {
+        GgufWriter g = q.writer();
+        String a = c.architecture().ggufName, p = a + ".";
+        g.putString("general.architecture", a);
+        g.putString("general.name", dir.toAbsolutePath().normalize().getFileName().toString());
+        g.putUInt32(p + "block_count", c.layers());
+        g.putUInt32(p + "context_length", c.contextLength());
+        g.putUInt32(p + "embedding_length", c.hidden());
+        g.putUInt32(p + "feed_forward_length", c.denseFfn());
+        g.putUInt32(p + "attention.head_count", c.heads());
+        g.putUInt32(p + "attention.head_count_kv", c.kvHeads());
+        g.putFloat32(p + "rope.freq_base", (float) c.ropeTheta());
+        g.putFloat32(p + "attention.layer_norm_rms_epsilon", c.normEps());
+        g.putUInt32(p + "expert_count", c.experts());
+        g.putUInt32(p + "expert_used_count", c.topK());
+        g.putUInt32(p + "expert_feed_forward_length", c.expertFfn());
+        g.putBool(p + "expert_weights_norm", c.renormalizeTopK());
+        g.putUInt32(p + "vocab_size", c.vocabSize());
+        ModelConfig.Mla mla = c.extras().mla();
+        if (mla != null) {
+            int leading = 0;
+            while (leading < c.layers() && c.isDense(leading)) leading++;
+            g.putUInt32(p + "leading_dense_block_count", leading);
+            if (mla.qLoraRank() > 0) g.putUInt32(p + "attention.q_lora_rank", mla.qLoraRank());
+            g.putUInt32(p + "attention.kv_lora_rank", mla.kvLoraRank());
+            g.putUInt32(p + "attention.key_length", mla.qkHeadDim());
+            g.putUInt32(p + "attention.value_length", mla.vDim());
+            g.putUInt32(p + "rope.dimension_count", mla.ropeDim());
+            g.putUInt32(p + "expert_shared_count", c.sharedExpertFfn() / c.expertFfn());
+            g.putFloat32(p + "expert_weights_scale", c.extras().routedScale());
+            g.putUInt32(p + "expert_gating_func", 2); // sigmoid
+            g.putUInt32(p + "expert_group_count", c.extras().groups());
+            g.putUInt32(p + "expert_group_used_count", c.extras().groupsKept());
+        } else {
+            g.putUInt32(p + "attention.key_length", c.headDim());
+            g.putUInt32(p + "attention.value_length", c.headDim());
+            g.putUInt32(p + "rope.dimension_count", c.headDim());
+            if (c.sharedExpertFfn() > 0) g.putUInt32(p + "expert_shared_feed_forward_length", c.sharedExpertFfn());
+        }
+        GgufVocabExport.write(dir, g);
+    }
+
+    private void tensors() {
+        int d = c.hidden(), v = c.vocabSize();
+        add(gg.embedding(), w.require(hf.embedding(), v, d));
+        add(gg.outputNorm(), w.require(hf.outputNorm(), d));
+        if (!c.tiedEmbeddings() && w.has(hf.output())) add(gg.output(), w.require(hf.output(), v, d));
+        for (int l = 0; l < c.layers(); l++) layer(l);
+    }
+
+    private void layer(int l) {
+        int d = c.hidden(), qd = c.qDim(), kv = c.kvDim();
+        add(gg.attnNorm(l), w.require(hf.attnNorm(l), d));
+        ModelConfig.Mla m = c.extras().mla();
+        if (m != null) {
+            int h = c.heads();
+            if (m.qLoraRank() > 0) {
+                add(gg.qA(l), w.require(hf.qA(l), m.qLoraRank(), d));
+                add(gg.qANorm(l), w.require(hf.qANorm(l), m.qLoraRank()));
+                add(gg.qB(l), w.require(hf.qB(l), (long) h * m.qkHeadDim(), m.qLoraRank()));
+            } else {
+                add(gg.q(l), w.require(hf.q(l), (long) h * m.qkHeadDim(), d));
+            }
+            add(gg.kvA(l), w.require(hf.kvA(l), m.kvLoraRank() + m.ropeDim(), d));
+            add(gg.kvANorm(l), w.require(hf.kvANorm(l), m.kvLoraRank()));
+            add(gg.kvB(l), w.require(hf.kvB(l), (long) h * (m.nopeDim() + m.vDim()), m.kvLoraRank()));
+            add(gg.o(l), w.require(hf.o(l), d, (long) h * m.vDim()));
+        } else {
+            // llama.cpp's `llama` graph rotates adjacent pairs, so its converter permutes q/k rows of HF's rotate-half layout.
+            boolean permute = c.architecture() == Architecture.MIXTRAL;
+            Tensor tq = w.require(hf.q(l), qd, d), tk = w.require(hf.k(l), kv, d);
+            q.add(gg.q(l), tq.shape(), permute ? permuted(tq) : rows(tq));
+            q.add(gg.k(l), tk.shape(), permute ? permuted(tk) : rows(tk));
+            add(gg.v(l), w.require(hf.v(l), kv, d));
+            add(gg.o(l), w.require(hf.o(l), d, qd));
+            optional(gg.qBias(l), hf.qBias(l), qd);
+            optional(gg.kBias(l), hf.kBias(l), kv);
+            optional(gg.vBias(l), hf.vBias(l), kv);
+            switch (c.architecture().qkNorm) {
+                case WHOLE -> { add(gg.qNorm(l), w.require(hf.qNorm(l), qd)); add(gg.kNorm(l), w.require(hf.kNorm(l), kv)); }
+                case PER_HEAD -> { add(gg.qNorm(l), w.require(hf.qNorm(l), c.headDim())); add(gg.kNorm(l), w.require(hf.kNorm(l), c.headDim())); }
+                case NONE -> { }
+            }
+        }
+        add(gg.ffnNorm(l), w.require(hf.ffnNorm(l), d));
+        if (c.isDense(l)) {
+            int f = c.denseFfn();
+            add(gg.denseMlp(l, Projection.GATE), w.require(hf.denseMlp(l, Projection.GATE), f, d));
+            add(gg.denseMlp(l, Projection.UP), w.require(hf.denseMlp(l, Projection.UP), f, d));
+            add(gg.denseMlp(l, Projection.DOWN), w.require(hf.denseMlp(l, Projection.DOWN), d, f));
+            return;
+        }
+        add(gg.router(l), w.require(hf.router(l), c.experts(), d));
+        if (w.has(hf.selectionBias(l))) add(gg.selectionBias(l), w.require(hf.selectionBias(l), c.experts()));
+        experts(l);
+        int sf = c.sharedExpertFfn();
+        if (sf > 0) {
+            add(gg.sharedExpert(l, Projection.GATE), w.require(hf.sharedExpert(l, Projection.GATE), sf, d));
+            add(gg.sharedExpert(l, Projection.UP), w.require(hf.sharedExpert(l, Projection.UP), sf, d));
+            add(gg.sharedExpert(l, Projection.DOWN), w.require(hf.sharedExpert(l, Projection.DOWN), d, sf));
+            if (c.sharedExpertGated()) {
+                add(gg.sharedExpertGate(l), w.require(hf.sharedExpertGate(l), 1, d)); // [1, hidden], as llama.cpp's converter keeps it
+            }
+        }
+    }
+
+    /** Merged [experts, out, in] tensors from per-expert matrices or from transformers' fused gate_up_proj. */
+    private void experts(int l) {
+        int n = c.experts(), d = c.hidden(), f = c.expertFfn();
+        String fused = hf.fusedGateUp(l);
+        String fusedName = w.has(fused) ? fused : w.has(fused + ".weight") ? fused + ".weight" : null;
+        if (fusedName != null) {
+            Rows gu = rows(w.require(fusedName, n, 2L * f, d));
+            q.add(gg.mergedExperts(l, Projection.GATE), new long[] {n, f, d},
+                    GgufQuantizer.mapped(gu, d, r -> r / f * 2 * f + r % f));
+            q.add(gg.mergedExperts(l, Projection.UP), new long[] {n, f, d},
+                    GgufQuantizer.mapped(gu, d, r -> r / f * 2 * f + f + r % f));
+            String down = hf.mergedExperts(l, Projection.DOWN);
+            add(gg.mergedExperts(l, Projection.DOWN), w.require(w.has(down) ? down : down + ".weight", n, d, f));
+            return;
+        }
+        for (Projection p : Projection.values()) {
+            long rows = p == Projection.DOWN ? d : f, cols = p == Projection.DOWN ? f : d;
+            List<Rows> parts = new ArrayList<>(n);
+            for (int e = 0; e < n; e++) parts.add(rows(w.require(hf.expert(l, e, p), rows, cols)));
+            q.add(gg.mergedExperts(l, p), new long[] {n, rows, cols}, GgufQuantizer.concat(parts, rows, cols));
+        }
+    }
+
+    private void optional(String ggName, String hfName, int n) {
+        if (w.has(hfName)) add(ggName, w.require(hfName, n));
+    }
+
+    private void add(String ggName, Tensor t) {
+        q.add(ggName, t.shape(), rows(t));
+    }
+
+    private Rows rows(Tensor t) {
+        return GgufQuantizer.rowsOf(t, w.store().source());
+    }
+
+    /** Each head's rows reordered from rotate-half pairs (i, i + half) to adjacent pairs (2i, 2i + 1). */
+    private Rows permuted(Tensor t) {
+        int hd = c.headDim(), half = hd / 2;
+        return GgufQuantizer.mapped(rows(t), t.dim(-1), r -> {
+            long h = r / hd, within = r % hd;
+            return h * hd + (within % 2) * half + within / 2;
+        });
+    }
+}

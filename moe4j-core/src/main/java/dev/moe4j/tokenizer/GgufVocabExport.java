@@ -1,0 +1,146 @@
+package dev.moe4j.tokenizer;
+
+import dev.moe4j.format.gguf.GgufType;
+import dev.moe4j.format.gguf.GgufWriter;
+import dev.moe4j.util.Json;
+import dev.moe4j.util.Moe4jException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a Hugging Face folder's tokenizer as GGUF {@code tokenizer.ggml.*} metadata, the way llama.cpp's
+ * converter does: a byte-level BPE {@code tokenizer.json} as a 'gpt2' vocab (tokens, merges, token types,
+ * pre-tokenizer name), a SentencePiece {@code tokenizer.model} as a 'llama' vocab (pieces, scores, types).
+ * BOS/EOS ids and whether they are added come from moe4j's own reading of the folder, so
+ * {@link Tokenizers#fromGgufMetadata} then gives the same ids as {@link Tokenizers#fromHuggingFaceFolder}.
+ */
+public final class GgufVocabExport {
+    private static final String K = "tokenizer.ggml.";
+
+    private GgufVocabExport() {}
+
+    /** Adds the vocab metadata; a folder without a tokenizer gets none (moe4j then loads the model without one). */
+    public static void write(Path dir, GgufWriter w) {
+        Path json = dir.resolve("tokenizer.json"), spm = dir.resolve("tokenizer.model");
+        if (!Files.exists(json) && !Files.exists(spm)) return;
+        Tokenizer hf = Tokenizers.fromHuggingFaceFolder(dir);
+        Map<String, Object> root = Files.isRegularFile(json) ? parse(json) : null;
+        if (root != null && isByteLevel(root)) {
+            gpt2(root, json, w);
+        } else if (Files.isRegularFile(spm)) {
+            llama(spm, w);
+        } else {
+            throw new Moe4jException(json + ": only byte-level BPE tokenizer.json (or a SentencePiece tokenizer.model) can be written as GGUF vocab");
+        }
+        int[] specials = hf.encode("", true);
+        boolean addBos = hf.bosId() >= 0 && specials.length > 0 && specials[0] == hf.bosId();
+        boolean addEos = hf.eosId() >= 0 && specials.length > 0 && specials[specials.length - 1] == hf.eosId();
+        if (hf.bosId() >= 0) w.putUInt32(K + "bos_token_id", hf.bosId());
+        if (hf.eosId() >= 0) w.putUInt32(K + "eos_token_id", hf.eosId());
+        w.putBool(K + "add_bos_token", addBos);
+        w.putBool(K + "add_eos_token", addEos && !(addBos && specials.length == 1));
+    }
+
+    private static boolean isByteLevel(Map<String, Object> root) {
+        Map<String, Object> pre = Json.obj(root.get("pre_tokenizer"));
+        return pre != null && strings(pre).contains("ByteLevel");
+    }
+
+    private static void gpt2(Map<String, Object> root, Path file, GgufWriter w) {
+        Map<String, Object> model = Json.obj(root.get("model"));
+        if (root.get("normalizer") != null) throw new Moe4jException(file + ": a byte-level tokenizer with a normalizer has no GGUF equivalent");
+        Map<String, Object> vocab = Json.obj(model.get("vocab"));
+        List<Object> added = root.get("added_tokens") == null ? List.of() : Json.arr(root.get("added_tokens"));
+        int size = 0;
+        for (Object id : vocab.values()) size = Math.max(size, ((Number) id).intValue() + 1);
+        for (Object o : added) size = Math.max(size, ((Number) Json.obj(o).get("id")).intValue() + 1);
+        String[] tokens = new String[size];
+        Integer[] types = new Integer[size];
+        for (var e : vocab.entrySet()) {
+            tokens[((Number) e.getValue()).intValue()] = e.getKey();
+            types[((Number) e.getValue()).intValue()] = SpmVocab.NORMAL;
+        }
+        for (Object o : added) {
+            Map<String, Object> t = Json.obj(o);
+            int id = ((Number) t.get("id")).intValue();
+            tokens[id] = (String) t.get("content");
+            types[id] = Boolean.TRUE.equals(t.get("special")) ? SpmVocab.CONTROL : SpmVocab.USER_DEFINED;
+        }
+        for (int i = 0; i < size; i++) {
+            if (tokens[i] == null) throw new Moe4jException(file + ": token id " + i + " is missing from the vocabulary");
+        }
+        List<String> merges = new ArrayList<>();
+        for (Object m : Json.arr(model.get("merges"))) {
+            merges.add(m instanceof List<?> l ? l.get(0) + " " + l.get(1) : (String) m);
+        }
+        w.putString(K + "model", "gpt2");
+        w.putString(K + "pre", preName(root, file));
+        w.putArray(K + "tokens", GgufType.STRING, List.of(tokens));
+        w.putArray(K + "token_type", GgufType.INT32, List.of(types));
+        w.putArray(K + "merges", GgufType.STRING, merges);
+    }
+
+    /** llama.cpp's name for the split regex in front of the byte-level step. */
+    private static String preName(Map<String, Object> root, Path file) {
+        Map<String, Object> pre = Json.obj(root.get("pre_tokenizer"));
+        if ("ByteLevel".equals(pre.get("type"))) {
+            if (Boolean.TRUE.equals(pre.get("add_prefix_space"))) throw new Moe4jException(file + ": ByteLevel add_prefix_space has no GGUF equivalent");
+            if (!Boolean.FALSE.equals(pre.get("use_regex"))) return "gpt-2";
+        }
+        List<String> s = strings(pre);
+        if (s.contains(PreTokenizer.QWEN2_PATTERN)) return "qwen2";
+        if (s.contains(PreTokenizer.LLAMA3_PATTERN)) return "llama-bpe";
+        if (s.contains(PreTokenizer.GPT2_PATTERN)) return "gpt-2";
+        throw new Moe4jException(file + ": pre_tokenizer has no llama.cpp pre-tokenizer name (known: gpt-2, qwen2, llama-bpe)");
+    }
+
+    private static void llama(Path spm, GgufWriter w) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(spm);
+        } catch (IOException e) {
+            throw new Moe4jException(spm + ": cannot read: " + e.getMessage(), e);
+        }
+        SpmVocab v = SentencePieceModel.read(bytes, spm.toString());
+        List<Float> scores = new ArrayList<>(v.pieces.length);
+        List<Integer> types = new ArrayList<>(v.pieces.length);
+        for (int i = 0; i < v.pieces.length; i++) {
+            scores.add(v.scores[i]);
+            types.add(v.types[i]);
+        }
+        w.putString(K + "model", "llama");
+        w.putString(K + "pre", "default");
+        w.putArray(K + "tokens", GgufType.STRING, List.of(v.pieces));
+        w.putArray(K + "scores", GgufType.FLOAT32, scores);
+        w.putArray(K + "token_type", GgufType.INT32, types);
+        if (v.unkId >= 0) w.putUInt32(K + "unknown_token_id", v.unkId);
+        // Hugging Face's Llama tokenizers prepend '▁' whatever the .model says; llama.cpp follows this key.
+        w.putBool(K + "add_space_prefix", true);
+    }
+
+    /** Every string value in a parsed JSON tree (type names, regexes). */
+    private static List<String> strings(Object o) {
+        List<String> out = new ArrayList<>();
+        collect(o, out);
+        return out;
+    }
+
+    private static void collect(Object o, List<String> out) {
+        if (o instanceof String s) out.add(s);
+        else if (o instanceof Map<?, ?> m) m.values().forEach(v -> collect(v, out));
+        else if (o instanceof List<?> l) l.forEach(v -> collect(v, out));
+    }
+
+    private static Map<String, Object> parse(Path file) {
+        try {
+            return Json.parseObject(Files.readString(file));
+        } catch (IOException | IllegalArgumentException e) {
+            throw new Moe4jException(file + ": " + e.getMessage(), e);
+        }
+    }
+}
