@@ -41,7 +41,7 @@ public record RouterSpec(Kind kind, double capacityFactor, boolean renormalize, 
         return switch (name) {
             case "softmax" -> softmax(topK > 1);
             case "noisy" -> noisy();
-            case "sigmoid", "sigmoid-bias", "loss-free" -> sigmoidBias(0.01);
+            case "sigmoid", "sigmoid-bias", "loss-free" -> sigmoidBias(0.005);
             case "expert-choice" -> expertChoice(1.0);
             default -> throw new IllegalArgumentException("unknown router '" + name + "' (softmax, noisy, sigmoid, expert-choice)");
         };
