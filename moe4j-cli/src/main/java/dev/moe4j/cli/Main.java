@@ -9,7 +9,7 @@ import java.io.PrintWriter;
 /** The {@code moe4j} command. */
 @Command(name = "moe4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Mixture-of-Experts for the JVM: inspect, tokenize and run MoE checkpoints (GGUF or Hugging Face folders).",
-        subcommands = {InfoCommand.class, TokenizeCommand.class, LogitsCommand.class, GenerateCommand.class, ChatCommand.class,
+        subcommands = {InfoCommand.class, TokenizeCommand.class, LogitsCommand.class, GenerateCommand.class, ChatCommand.class, TrainCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
     /** Exit code for bad input: a bad file, a bad argument. */

@@ -69,13 +69,15 @@ public final class MoeModel {
     }
 
     /**
-     * Runs {@code b} sequences of {@code spec.seqLen()} tokens. {@code targets} may be null (no loss).
+     * Runs {@code b} sequences of equal length (at most {@code spec.seqLen()}). {@code targets} may be null (no loss).
      *
      * @param training noise on (noisy routing, from {@code noiseSeed}) and capacity limits applied; off for evaluation
      */
     public Pass forward(int[] inputs, int[] targets, int b, LossWeights lw, boolean training, long noiseSeed) {
-        int t = spec.seqLen(), d = spec.dim(), n = b * t, vocab = spec.vocab();
-        if (inputs.length != n) throw new IllegalArgumentException("expected " + n + " input ids, got " + inputs.length);
+        int t = inputs.length / b, d = spec.dim(), n = b * t, vocab = spec.vocab();
+        if (n != inputs.length || t < 1 || t > spec.seqLen()) {
+            throw new IllegalArgumentException(inputs.length + " input ids are not " + b + " sequences of 1.." + spec.seqLen() + " tokens");
+        }
         Pass ps = new Pass(spec.layers());
         ps.b = b; ps.t = t; ps.n = n; ps.inputs = inputs; ps.targets = targets; ps.lw = lw;
         double[] x = new double[n * d];
@@ -135,8 +137,7 @@ public final class MoeModel {
 
     /** Raw logits {@code [n, vocab]} of one evaluation forward pass (no noise, dropless), for export checks and sampling. */
     public double[] logits(int[] ids) {
-        int t = spec.seqLen(), d = spec.dim();
-        if (ids.length != t) throw new IllegalArgumentException("expected " + t + " ids");
+        int t = ids.length, d = spec.dim();
         Pass ps = forward(ids, null, 1, LossWeights.NONE, false, 0);
         double[] out = new double[t * spec.vocab()];
         Ops.matmul(ps.xnFinal, t, w, p.head, spec.vocab(), d, out);
@@ -297,6 +298,55 @@ public final class MoeModel {
             Ops.matmulBackInput(dNoise, n, w, pl.routerNoise, E, d, dxn2);
             Ops.matmulBackWeight(dNoise, a.xn2, n, E, d, g, pl.routerNoise);
         }
+    }
+
+    /** How one sequence is routed (evaluation mode): one core {@link RoutingPlan} per layer, with loads and aux losses on its stats. */
+    public RoutingPlan[] route(int[] ids) {
+        Pass ps = forward(ids, null, 1, LossWeights.NONE, false, 0);
+        RoutingPlan[] plans = new RoutingPlan[spec.layers()];
+        for (int l = 0; l < plans.length; l++) plans[l] = ps.plan(l);
+        return plans;
+    }
+
+    /** Continues {@code prompt} by {@code count} tokens, sampling at {@code temperature} (0: greedy) with a seeded generator. */
+    public int[] generate(int[] prompt, int count, double temperature, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int[] ids = java.util.Arrays.copyOf(prompt, prompt.length + count);
+        int vocab = spec.vocab();
+        for (int i = prompt.length; i < ids.length; i++) {
+            int from = Math.max(0, i - spec.seqLen());
+            double[] logits = logits(java.util.Arrays.copyOfRange(ids, from, i));
+            int off = (i - from - 1) * vocab, best = 0;
+            if (temperature <= 0) {
+                for (int v = 1; v < vocab; v++) if (logits[off + v] > logits[off + best]) best = v;
+            } else {
+                double[] pr = new double[vocab];
+                for (int v = 0; v < vocab; v++) pr[v] = logits[off + v] / temperature;
+                Ops.softmax(pr, 0, vocab);
+                double u = rnd.nextDouble(), acc = 0;
+                best = vocab - 1;
+                for (int v = 0; v < vocab; v++) { acc += pr[v]; if (u < acc) { best = v; break; } }
+            }
+            ids[i] = best;
+        }
+        return java.util.Arrays.copyOfRange(ids, prompt.length, ids.length);
+    }
+
+    /** Parameters in the model, and those one token uses (all but the unchosen experts). */
+    public long totalParams() { return p.size(); }
+
+    public long activeParams() {
+        long unused = (long) (spec.experts() - spec.topK()) * 3L * spec.expertFfn() * spec.dim() * spec.layers();
+        return p.size() - unused;
+    }
+
+    /**
+     * Forward FLOPs per token: 2 per weight a token multiplies by (embedding lookup excluded, head included) plus
+     * causal attention at full context (2 matmuls over on average T/2 positions, 2 FLOPs each: 2·T·dim per layer).
+     */
+    public long flopsPerToken() {
+        long matmulParams = activeParams() - (long) spec.vocab() * spec.dim();
+        return 2 * matmulParams + 2L * spec.layers() * spec.seqLen() * spec.dim();
     }
 
     /** Loss-free balancing (DeepSeek-V3): nudge each expert's selection bias towards the mean load. */

@@ -16,7 +16,8 @@ import java.util.List;
 public final class Trainer {
     /** What one step did; {@code valLoss} is NaN except on validation steps. */
     public record StepInfo(int step, int steps, double loss, double ce, double balance, double z, double lr, double gradNorm,
-                           double tokensPerSecond, double[] maxOverMean, double valLoss) {
+                           double tokensPerSecond, double[] maxOverMean, double valLoss, int[][] loads) {
+        /** {@code loads[layer][expert]} of this step's batch; null for steps restored from a checkpoint. */
         double[] toRow() {
             double[] r = new double[9 + maxOverMean.length];
             double[] head = {step, loss, ce, balance, z, lr, gradNorm, tokensPerSecond, valLoss};
@@ -27,7 +28,7 @@ public final class Trainer {
 
         static StepInfo fromRow(double[] r, int steps) {
             return new StepInfo((int) r[0], steps, r[1], r[2], r[3], r[4], r[5], r[6], r[7],
-                    java.util.Arrays.copyOfRange(r, 9, r.length), r[8]);
+                    java.util.Arrays.copyOfRange(r, 9, r.length), r[8], null);
         }
     }
 
@@ -110,10 +111,14 @@ public final class Trainer {
             step++;
             double secs = (System.nanoTime() - t0) / 1e9;
             double[] balance = new double[spec.layers()];
-            for (int l = 0; l < spec.layers(); l++) balance[l] = ps.plan(l).stats().maxOverMean();
+            int[][] loads = new int[spec.layers()][];
+            for (int l = 0; l < spec.layers(); l++) {
+                balance[l] = ps.plan(l).stats().maxOverMean();
+                loads[l] = ps.plan(l).stats().loads();
+            }
             boolean eval = step == opt.steps() || (opt.evalEvery() > 0 && step % opt.evalEvery() == 0);
             StepInfo info = new StepInfo(step, opt.steps(), ps.loss, ps.ce, ps.balance, ps.z, lr, norm, batch.inputs().length / secs,
-                    balance, eval ? validationLoss() : Double.NaN);
+                    balance, eval ? validationLoss() : Double.NaN, loads);
             history.add(info.toRow());
             boolean checkpoint = outDir != null && (step == opt.steps() || (opt.checkpointEvery() > 0 && step % opt.checkpointEvery() == 0));
             if (checkpoint) save();
