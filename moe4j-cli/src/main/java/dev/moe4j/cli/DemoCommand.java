@@ -26,6 +26,11 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "threads (default: all cores)") Integer threads;
     @Option(names = "--verbose", description = "stack traces on errors") boolean verbose;
 
+    static String label(ModelRun m) {
+        return m.spec().dense() ? m.name() + " (MLP width " + m.spec().expertFfn() + ")"
+                : m.name() + " (" + m.spec().experts() + "x" + m.spec().expertFfn() + ", top-" + m.spec().topK() + ")";
+    }
+
     @Override
     public Integer call() {
         if (threads != null) Parallel.setThreads(threads);
@@ -39,9 +44,10 @@ final class DemoCommand implements Callable<Integer> {
         o.println();
         o.printf("%-26s %12s %12s %14s %10s %9s %14s%n", "model", "total params", "active", "FLOPs/token", "tokens/s", "ms/step", "val loss");
         for (ModelRun m : List.of(r.moe(), r.dense())) {
-            o.printf("%-26s %12d %12d %14d %10.0f %9.1f %14.4f%n", m.name() + " (" + m.spec().experts() + " experts, top-" + m.spec().topK() + ")",
+            o.printf("%-26s %12d %12d %14d %10.0f %9.1f %14.4f%n", label(m),
                     m.totalParams(), m.activeParams(), m.flopsPerToken(), m.tokensPerSecond(), m.msPerStep(), m.finalValLoss());
         }
+        o.println("(tokens/s and ms/step are from the median training step; val loss is on held-out batches of every domain)");
         double d = r.dense().finalValLoss() - r.moe().finalValLoss();
         o.printf("%nMoE step time / dense step time: %.2f. Validation loss: MoE %s dense by %.4f nats/token.%n", r.stepTimeRatio(),
                 d > 0 ? "beats" : "trails", Math.abs(d));

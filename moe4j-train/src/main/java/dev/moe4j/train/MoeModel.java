@@ -170,17 +170,16 @@ public final class MoeModel {
         // 2-4. dispatch each expert's bin, run the expert once over it, combine weighted rows
         RoutingPlan plan = a.plan;
         a.ex = new double[E][]; a.h1 = new double[E][]; a.h2 = new double[E][]; a.act = new double[E][]; a.ey = new double[E][];
-        for (int e = 0; e < E; e++) {
+        Ops.forEach(E, 6L * d * f * Math.max(1, n * spec.topK() / E), e -> {
             int m = plan.load(e);
-            if (m == 0) continue;
+            if (m == 0) return;
             double[] xe = a.ex[e] = new double[m * d];
             for (int i = 0; i < m; i++) System.arraycopy(a.xn2, plan.binToken(e, i) * d, xe, i * d, d);
             a.h1[e] = new double[m * f]; a.h2[e] = new double[m * f]; a.act[e] = new double[m * f]; a.ey[e] = new double[m * d];
             swiGlu(xe, m, pl.gate + e * f * d, pl.up + e * f * d, pl.down + e * d * f, f, a.h1[e], a.h2[e], a.act[e], a.ey[e]);
-            for (int i = 0; i < m; i++) {
-                double wt = weight(a, e, i);
-                Ops.axpy(wt, a.ey[e], i * d, out, plan.binToken(e, i) * d, d);
-            }
+        });
+        for (int e = 0; e < E; e++) {   // combine in expert order, so sums do not depend on thread timing
+            for (int i = 0; i < plan.load(e); i++) Ops.axpy(weight(a, e, i), a.ey[e], i * d, out, plan.binToken(e, i) * d, d);
         }
         if (pl.shGate >= 0) {
             int fs = spec.sharedFfn();
@@ -274,19 +273,22 @@ public final class MoeModel {
         }
         RoutingPlan plan = a.plan;
         double[] dWeights = a.routed == null ? null : new double[a.routed.weights.length];
-        for (int e = 0; e < E; e++) {
+        double[][] dxe = new double[E][];
+        Ops.forEach(E, 12L * d * f * Math.max(1, n * spec.topK() / E), e -> {   // each expert writes only its own slices
             int m = plan.load(e);
-            if (m == 0) continue;
+            if (m == 0) return;
             double[] dy = new double[m * d];
             for (int i = 0; i < m; i++) {
                 int tok = plan.binToken(e, i);
                 Ops.axpy(weight(a, e, i), dOut, tok * d, dy, i * d, d);
                 if (dWeights != null) dWeights[plan.binEntry(e, i)] = Ops.dot(dOut, tok * d, a.ey[e], i * d, d);
             }
-            double[] dxe = new double[m * d];
+            dxe[e] = new double[m * d];
             swiGluBackward(dy, a.ex[e], m, pl.gate + e * f * d, pl.up + e * f * d, pl.down + e * d * f, f,
-                    a.h1[e], a.h2[e], a.act[e], g, dxe);
-            for (int i = 0; i < m; i++) Ops.axpy(1.0, dxe, i * d, dxn2, plan.binToken(e, i) * d, d);
+                    a.h1[e], a.h2[e], a.act[e], g, dxe[e]);
+        });
+        for (int e = 0; e < E; e++) {
+            for (int i = 0; i < plan.load(e); i++) Ops.axpy(1.0, dxe[e], i * d, dxn2, plan.binToken(e, i) * d, d);
         }
         if (a.routed == null) return;
         double[] dLogits = new double[n * E];

@@ -2,7 +2,6 @@ package dev.moe4j.train;
 
 import dev.moe4j.kernel.Parallel;
 import jdk.incubator.vector.DoubleVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -13,7 +12,28 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Ops {
     private static final VectorSpecies<Double> S = DoubleVector.SPECIES_PREFERRED;
 
+    private static final ThreadLocal<Boolean> SERIAL = ThreadLocal.withInitial(() -> false);
+
     private Ops() {}
+
+    /** Runs body(i) for i in [0, n): in parallel, or in order when already inside a parallel task (see {@link #forEach}). */
+    static void forRows(int n, long cost, java.util.function.IntConsumer body) {
+        if (SERIAL.get()) for (int i = 0; i < n; i++) body.accept(i);
+        else Parallel.forRange(n, cost, body);
+    }
+
+    /**
+     * Runs independent tasks (one per expert) in parallel, each task's kernels single-threaded: fewer, larger
+     * tasks than splitting every small per-expert GEMM.
+     */
+    static void forEach(int n, long cost, java.util.function.IntConsumer body) {
+        if (n == 1) { body.accept(0); return; }   // one task (a dense layer): let its kernels use every thread
+        Parallel.forRange(n, cost, i -> {
+            boolean was = SERIAL.get();
+            SERIAL.set(true);
+            try { body.accept(i); } finally { SERIAL.set(was); }
+        });
+    }
 
     public static double dot(double[] a, int ao, double[] b, int bo, int n) {
         int i = 0;
@@ -21,7 +41,10 @@ public final class Ops {
         for (int ub = S.loopBound(n); i < ub; i += S.length()) {
             acc = DoubleVector.fromArray(S, a, ao + i).fma(DoubleVector.fromArray(S, b, bo + i), acc);
         }
-        double s = acc.reduceLanes(VectorOperators.ADD);
+        // Sum lanes in a fixed order: reduceLanes(ADD) may associate differently once JIT-compiled, which
+        // would make results depend on which thread ran warm code (and break bit-for-bit resume).
+        double s = 0;
+        for (int l = 0; l < S.length(); l++) s += acc.lane(l);
         for (; i < n; i++) s += a[ao + i] * b[bo + i];
         return s;
     }
@@ -39,21 +62,21 @@ public final class Ops {
 
     /** y[n, out] = x[n, in] · Wᵀ, with W = w[wOff .. wOff + out·in) as [out, in]. */
     public static void matmul(double[] x, int n, double[] w, int wOff, int out, int in, double[] y) {
-        Parallel.forRange(n, (long) out * in, r -> {
+        forRows(n, (long) out * in, r -> {
             for (int j = 0; j < out; j++) y[r * out + j] = dot(x, r * in, w, wOff + j * in, in);
         });
     }
 
     /** dx[n, in] += dy[n, out] · W. */
     public static void matmulBackInput(double[] dy, int n, double[] w, int wOff, int out, int in, double[] dx) {
-        Parallel.forRange(n, (long) out * in, r -> {
+        forRows(n, (long) out * in, r -> {
             for (int j = 0; j < out; j++) axpy(dy[r * out + j], w, wOff + j * in, dx, r * in, in);
         });
     }
 
     /** dW[out, in] += dyᵀ · x, summed over the n rows in order. */
     public static void matmulBackWeight(double[] dy, double[] x, int n, int out, int in, double[] dw, int dwOff) {
-        Parallel.forRange(out, (long) n * in, j -> {
+        forRows(out, (long) n * in, j -> {
             for (int r = 0; r < n; r++) axpy(dy[r * out + j], x, r * in, dw, dwOff + j * in, in);
         });
     }

@@ -33,10 +33,11 @@ final class HtmlReport {
         h.append("<h1>moe4j demo: MoE vs dense at equal active compute</h1><p>Data: ").append(esc(corpus)).append(". ")
                 .append(r.moe().history().size()).append(" steps each, same batches and schedule.</p>");
         h.append("<h2>Parameters and speed</h2><table><tr><th>model</th><th>total params</th><th>active params</th>"
-                + "<th>FLOPs/token (fwd)</th><th>tokens/s</th><th>ms/step</th><th>final val loss</th></tr>");
+                + "<th>FLOPs/token (fwd)</th><th>tokens/s</th><th>ms/step (median)</th><th>final val loss</th></tr>");
         for (ModelRun m : new ModelRun[] {r.moe(), r.dense()}) {
-            h.append("<tr><td>").append(esc(m.name())).append(" (").append(m.spec().experts()).append(" experts, top-")
-                    .append(m.spec().topK()).append(")</td><td>").append(m.totalParams()).append("</td><td>").append(m.activeParams())
+            String label = m.spec().dense() ? m.name() + " (MLP width " + m.spec().expertFfn() + ")"
+                    : m.name() + " (" + m.spec().experts() + " experts of width " + m.spec().expertFfn() + ", top-" + m.spec().topK() + ")";
+            h.append("<tr><td>").append(esc(label)).append("</td><td>").append(m.totalParams()).append("</td><td>").append(m.activeParams())
                     .append("</td><td>").append(m.flopsPerToken()).append("</td><td>").append(Math.round(m.tokensPerSecond()))
                     .append("</td><td>").append(String.format("%.1f", m.msPerStep())).append("</td><td>")
                     .append(String.format("%.4f", m.finalValLoss())).append("</td></tr>");
