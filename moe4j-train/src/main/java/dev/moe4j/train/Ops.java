@@ -60,25 +60,86 @@ public final class Ops {
         for (; i < n; i++) y[yo + i] += alpha * x[xo + i];
     }
 
-    /** y[n, out] = x[n, in] · Wᵀ, with W = w[wOff .. wOff + out·in) as [out, in]. */
+    private static final int RB = 4;   // rows per register block
+
+    /**
+     * y[n, out] = x[n, in] · Wᵀ, with W = w[wOff .. wOff + out·in) as [out, in]. Transposes W once so that each
+     * output row is accumulated in registers like the backward kernels (no horizontal sums in the inner loop).
+     */
     public static void matmul(double[] x, int n, double[] w, int wOff, int out, int in, double[] y) {
-        forRows(n, (long) out * in, r -> {
-            for (int j = 0; j < out; j++) y[r * out + j] = dot(x, r * in, w, wOff + j * in, in);
+        if (n < 2 * RB) {
+            forRows(n, (long) out * in, r -> {
+                for (int j = 0; j < out; j++) y[r * out + j] = dot(x, r * in, w, wOff + j * in, in);
+            });
+            return;
+        }
+        double[] wt = new double[in * out];
+        for (int j = 0; j < out; j++) for (int i = 0; i < in; i++) wt[i * out + j] = w[wOff + j * in + i];
+        java.util.Arrays.fill(y, 0, n * out, 0);
+        int blocks = (n + RB - 1) / RB;
+        forRows(blocks, (long) RB * out * in, blk -> {
+            int r0 = blk * RB, rows = Math.min(RB, n - r0);
+            accumulateAt(y, 0, r0, rows, out, in, x, r0 * in, in, 1, wt, 0, out);
         });
     }
 
-    /** dx[n, in] += dy[n, out] · W. */
+    /** dx[n, in] += dy[n, out] · W, accumulating each dx row in registers over all of W's rows (in order). */
     public static void matmulBackInput(double[] dy, int n, double[] w, int wOff, int out, int in, double[] dx) {
-        forRows(n, (long) out * in, r -> {
-            for (int j = 0; j < out; j++) axpy(dy[r * out + j], w, wOff + j * in, dx, r * in, in);
+        int blocks = (n + RB - 1) / RB;
+        forRows(blocks, (long) RB * out * in, blk -> {
+            int r0 = blk * RB, rows = Math.min(RB, n - r0);
+            accumulateAt(dx, 0, r0, rows, in, out, dy, r0 * out, out, 1, w, wOff, in);
         });
     }
 
     /** dW[out, in] += dyᵀ · x, summed over the n rows in order. */
     public static void matmulBackWeight(double[] dy, double[] x, int n, int out, int in, double[] dw, int dwOff) {
-        forRows(out, (long) n * in, j -> {
-            for (int r = 0; r < n; r++) axpy(dy[r * out + j], x, r * in, dw, dwOff + j * in, in);
+        int blocks = (out + RB - 1) / RB;
+        forRows(blocks, (long) RB * n * in, blk -> {
+            int j0 = blk * RB, rows = Math.min(RB, out - j0);
+            accumulateAt(dw, dwOff, j0, rows, in, n, dy, j0, 1, out, x, 0, in);
         });
+    }
+
+    /**
+     * dst[dstOff + (r0+k)·len + i] += Σ_j c[cOff + k·cK + j·cJ] · src[srcOff + j·srcStride + i] for k < rows, summing
+     * j in order: the axpy sequence of the plain kernels, with the destination kept in registers.
+     */
+    private static void accumulateAt(double[] dst, int dstOff, int r0, int rows, int len, int terms, double[] c, int cOff,
+                                     int cK, int cJ, double[] src, int srcOff, int srcStride) {
+        int ub = S.loopBound(len), i = 0;
+        if (rows == RB) {
+            for (; i < ub; i += S.length()) {
+                int d0 = dstOff + r0 * len + i;
+                DoubleVector a0 = DoubleVector.fromArray(S, dst, d0), a1 = DoubleVector.fromArray(S, dst, d0 + len),
+                        a2 = DoubleVector.fromArray(S, dst, d0 + 2 * len), a3 = DoubleVector.fromArray(S, dst, d0 + 3 * len);
+                for (int j = 0; j < terms; j++) {
+                    DoubleVector v = DoubleVector.fromArray(S, src, srcOff + j * srcStride + i);
+                    int cj = cOff + j * cJ;
+                    double c0 = c[cj], c1 = c[cj + cK], c2 = c[cj + 2 * cK], c3 = c[cj + 3 * cK];
+                    if (c0 != 0) a0 = v.fma(DoubleVector.broadcast(S, c0), a0);
+                    if (c1 != 0) a1 = v.fma(DoubleVector.broadcast(S, c1), a1);
+                    if (c2 != 0) a2 = v.fma(DoubleVector.broadcast(S, c2), a2);
+                    if (c3 != 0) a3 = v.fma(DoubleVector.broadcast(S, c3), a3);
+                }
+                a0.intoArray(dst, d0);
+                a1.intoArray(dst, d0 + len);
+                a2.intoArray(dst, d0 + 2 * len);
+                a3.intoArray(dst, d0 + 3 * len);
+            }
+        }
+        for (int k = 0; k < rows; k++) {   // rows of a partial block, and every row's tail
+            int d = dstOff + (r0 + k) * len;
+            if (rows == RB) {
+                for (int j = 0; j < terms; j++) {
+                    double cv = c[cOff + k * cK + j * cJ];
+                    if (cv == 0) continue;
+                    for (int t = i; t < len; t++) dst[d + t] += cv * src[srcOff + j * srcStride + t];
+                }
+            } else {
+                for (int j = 0; j < terms; j++) axpy(c[cOff + k * cK + j * cJ], src, srcOff + j * srcStride, dst, d, len);
+            }
+        }
     }
 
     /** RMSNorm of each row: y = x · rstd · w; returns rstd per row for the backward pass. */
