@@ -36,8 +36,9 @@ final class DemoCommand implements Callable<Integer> {
         if (threads != null) Parallel.setThreads(threads);
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         Demo.Settings s = Demo.Settings.defaults().withSteps(steps).withOut(out);
-        o.printf("Training an MoE model (%d experts, top-%d) and a dense model with the same active parameters, %d steps each, on the built-in corpus.%n",
-                s.experts(), s.topK(), s.steps());
+        o.printf("Training an MoE model (%d experts, top-%d, %s, balancing loss %.2f) and a dense model with the same active%n"
+                + "parameters, %d steps each, on the built-in corpus.%n", s.experts(), s.topK(), s.moeSpec().router().describe(),
+                Demo.Settings.BALANCE_COEF, s.steps());
         o.flush();
         Map<String, ProgressBar> bars = new HashMap<>();
         Demo.Result r = Demo.run(s, (name, info) -> bars.computeIfAbsent(name, n -> new ProgressBar(err, String.format("%-5s", n), 0)).update(info));
