@@ -25,7 +25,7 @@ public final class Demo {
     /** Demo settings; {@link #defaults()} is sized for about five minutes on two cores. */
     public record Settings(int steps, int batch, int dim, int layers, int experts, int topK, int expertFfn, int seqLen, long seed, Path out) {
         public static Settings defaults() {
-            return new Settings(800, 16, 64, 2, 8, 2, 64, 64, 1234, Path.of("moe4j-demo"));
+            return new Settings(1000, 16, 64, 2, 8, 2, 64, 64, 1234, Path.of("moe4j-demo"));
         }
 
         public Settings withSteps(int s) { return new Settings(s, batch, dim, layers, experts, topK, expertFfn, seqLen, seed, out); }
