@@ -16,8 +16,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Train an MoE model and a dense model of equal active compute on the built-in corpus (arithmetic,",
-                "code, prose, records), compare them, show how each domain is routed, and write an HTML report."})
+        description = "Train an MoE model and a dense model of equal active compute on the built-in corpus (arithmetic, "
+                + "code, prose, records), compare them, show how each domain is routed, and write an HTML report.")
 final class DemoCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Option(names = "--steps", description = "training steps per model (default: ${DEFAULT-VALUE})") int steps = Demo.Settings.defaults().steps();

@@ -21,8 +21,8 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Train an MoE transformer on a text file or the built-in corpus, with checkpoints, resume and export",
-                "(Hugging Face folder and GGUF) into --out."})
+        description = "Train an MoE transformer on a text file or the built-in corpus, with checkpoints, resume and export "
+                + "(Hugging Face folder and GGUF) into --out.")
 final class TrainCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Option(names = "--data", description = "plain-text training file (default: the built-in corpus)") Path data;
