@@ -9,8 +9,8 @@ import java.io.PrintWriter;
 /** The {@code moe4j} command. */
 @Command(name = "moe4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Mixture-of-Experts for the JVM: inspect, tokenize and run MoE checkpoints (GGUF or Hugging Face folders).",
-        subcommands = {InfoCommand.class, TokenizeCommand.class, LogitsCommand.class, GenerateCommand.class, ChatCommand.class, ServeCommand.class,
-                SynthCommand.class, BenchCommand.class, QuantizeCommand.class,
+        subcommands = {DemoCommand.class, TrainCommand.class, InfoCommand.class, TokenizeCommand.class, LogitsCommand.class,
+                GenerateCommand.class, ChatCommand.class, ServeCommand.class, SynthCommand.class, BenchCommand.class, QuantizeCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
     /** Exit code for bad input: a bad file, a bad argument. */

@@ -14,8 +14,22 @@ public final class RoutingPlan {
     private final float[] weights;    // [tokens * k] combine weights
     private final int[] binOffsets;   // [experts + 1]
     private final int[] binEntries;   // [tokens * k] indices into chosen/weights (token * k + slot), grouped by expert
+    private final RoutingStats stats; // null when the strategy computed none
 
     public RoutingPlan(int tokens, int k, int experts, int[] chosen, float[] weights) {
+        this(tokens, k, experts, chosen, weights, null, false);
+    }
+
+    /**
+     * A plan with statistics, in which a slot may be empty: expert id {@code -1} marks an entry dropped for
+     * capacity (or, in expert-choice routing, a slot no expert filled). Empty slots are in no bin.
+     */
+    public RoutingPlan(int tokens, int k, int experts, int[] chosen, float[] weights, RoutingStats stats) {
+        this(tokens, k, experts, chosen, weights, stats, true);
+    }
+
+    private RoutingPlan(int tokens, int k, int experts, int[] chosen, float[] weights, RoutingStats stats, boolean allowEmpty) {
+        this.stats = stats;
         if (chosen.length != tokens * k || weights.length != tokens * k) {
             throw new IllegalArgumentException("plan arrays must hold tokens*k = " + tokens * k + " entries");
         }
@@ -26,13 +40,14 @@ public final class RoutingPlan {
         this.weights = weights;
         this.binOffsets = new int[experts + 1];
         for (int e : chosen) {
+            if (e == -1 && allowEmpty) continue;
             if (e < 0 || e >= experts) throw new IllegalArgumentException("expert id " + e + " out of range [0, " + experts + ")");
             binOffsets[e + 1]++;
         }
         for (int e = 0; e < experts; e++) binOffsets[e + 1] += binOffsets[e];
-        this.binEntries = new int[tokens * k];
+        this.binEntries = new int[binOffsets[experts]];
         int[] fill = binOffsets.clone();
-        for (int i = 0; i < chosen.length; i++) binEntries[fill[chosen[i]]++] = i;
+        for (int i = 0; i < chosen.length; i++) if (chosen[i] >= 0) binEntries[fill[chosen[i]]++] = i;
     }
 
     public int tokens() { return tokens; }
@@ -50,6 +65,12 @@ public final class RoutingPlan {
 
     /** Combine weight of the i-th entry of expert e's bin. */
     public float binWeight(int e, int i) { return weights[binEntries[binOffsets[e] + i]]; }
+
+    /** Index {@code token * k + slot} of the i-th entry of expert e's bin (for per-slot values kept beside the plan). */
+    public int binEntry(int e, int i) { return binEntries[binOffsets[e] + i]; }
+
+    /** Statistics the strategy computed (loads, drops, auxiliary losses), or null. */
+    public RoutingStats stats() { return stats; }
 
     /** Tokens per expert, for load statistics. */
     public int[] loads() {
