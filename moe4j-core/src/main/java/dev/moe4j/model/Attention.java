@@ -3,6 +3,7 @@ package dev.moe4j.model;
 import dev.moe4j.kernel.Activations;
 import dev.moe4j.kernel.MatmulJob;
 import dev.moe4j.kernel.Scratch;
+import dev.moe4j.kernel.VectorOps;
 import dev.moe4j.tensor.Matrix;
 
 /** Causal multi-head attention with grouped KV heads, optional q/k/v biases and q/k RMSNorm, and RoPE. */
@@ -63,18 +64,13 @@ public final class Attention {
             float[] scores = Scratch.get(Scratch.SCORES, len - from + 1); // per worker thread
             int qo = t * qDim + h * hd;
             for (int j = from; j < len; j++) {
-                int ko = j * kvDim + kvh * hd;
-                float s = 0;
-                for (int i = 0; i < hd; i++) s += q[qo + i] * kCache[ko + i];
-                scores[j - from] = s * scale;
+                scores[j - from] = VectorOps.dot(q, qo, kCache, j * kvDim + kvh * hd, hd) * scale;
             }
             int used = len - from;
             if (sinks != null) scores[used] = sinks[h];   // a logit with no value: it only takes probability mass
             Activations.softmax(scores, 0, sinks != null ? used + 1 : used);
             for (int j = from; j < len; j++) {
-                int vo = j * kvDim + kvh * hd;
-                float p = scores[j - from];
-                for (int i = 0; i < hd; i++) att[qo + i] += p * vCache[vo + i];
+                VectorOps.axpy(scores[j - from], vCache, j * kvDim + kvh * hd, att, qo, hd);
             }
         });
         wo.matmul(att, n, out);

@@ -2,6 +2,7 @@ package dev.moe4j.model;
 
 import dev.moe4j.kernel.Activations;
 import dev.moe4j.kernel.Parallel;
+import dev.moe4j.kernel.VectorOps;
 import dev.moe4j.tensor.Matrix;
 
 /**
@@ -66,28 +67,21 @@ public final class MlaAttention {
             float[] qAbs = new float[rank], row = new float[rank];
             for (int i = 0; i < nope; i++) {
                 wkvb.row(h * (nope + vDim) + i, row, 0);
-                float qi = q[qo + i];
-                for (int r = 0; r < rank; r++) qAbs[r] += qi * row[r];
+                VectorOps.axpy(q[qo + i], row, 0, qAbs, 0, rank);
             }
             float[] scores = new float[len];
             for (int j = 0; j < len; j++) {
-                float s = 0;
-                for (int r = 0; r < rank; r++) s += qAbs[r] * cCache[j * rank + r];
-                for (int i = 0; i < ropeDim; i++) s += q[qo + nope + i] * peCache[j * ropeDim + i];
-                scores[j] = s * scale;
+                scores[j] = (VectorOps.dot(qAbs, 0, cCache, j * rank, rank) + VectorOps.dot(q, qo + nope, peCache, j * ropeDim, ropeDim)) * scale;
             }
             Activations.softmax(scores, 0, len);
             float[] latent = new float[rank];
             for (int j = 0; j < len; j++) {
-                float p = scores[j];
-                for (int r = 0; r < rank; r++) latent[r] += p * cCache[j * rank + r];
+                VectorOps.axpy(scores[j], cCache, j * rank, latent, 0, rank);
             }
             // v = W_vb(h) · Σ p c
             for (int i = 0; i < vDim; i++) {
                 wkvb.row(h * (nope + vDim) + nope + i, row, 0);
-                float s = 0;
-                for (int r = 0; r < rank; r++) s += row[r] * latent[r];
-                ctx[(t * heads + h) * vDim + i] = s;
+                ctx[(t * heads + h) * vDim + i] = VectorOps.dot(row, 0, latent, 0, rank);
             }
         });
         wo.matmul(ctx, n, out);
