@@ -31,7 +31,7 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "FILE.gguf", description = "The file to write.")
     Path out;
 
-    @Option(names = "--type", required = true, paramLabel = "TYPE", description = "q8_0, q4_0, q4_k or q6_k.")
+    @Option(names = "--type", required = true, paramLabel = "TYPE", description = "q8_0, q4_0, q4_k or q6_k; f16, bf16 or f32 convert without quantising.")
     String type;
 
     @Option(names = "--threads", paramLabel = "N", description = "Threads for quantising (default: all cores).")
@@ -46,11 +46,13 @@ final class QuantizeCommand implements Callable<Integer> {
             case "q4_0" -> DType.Q4_0;
             case "q4_k" -> DType.Q4_K;
             case "q6_k" -> DType.Q6_K;
-            case "f16" -> {
-                if (!allowF16) throw new IllegalArgumentException("--type f16 is not a quantisation");
-                yield DType.F16;
+            case "f16" -> DType.F16;
+            case "f32", "bf16" -> {
+                if (allowF16) throw new IllegalArgumentException("--type: unknown type '" + name + "' (q8_0, q4_0, q4_k, q6_k, f16)");
+                yield name.equalsIgnoreCase("f32") ? DType.F32 : DType.BF16;
             }
-            default -> throw new IllegalArgumentException("--type: unknown type '" + name + "' (q8_0, q4_0, q4_k, q6_k" + (allowF16 ? ", f16)" : ")"));
+            default -> throw new IllegalArgumentException("--type: unknown type '" + name + "' (q8_0, q4_0, q4_k, q6_k, "
+                    + (allowF16 ? "f16)" : "or f16, bf16, f32 to convert without quantising)"));
         };
     }
 

@@ -59,7 +59,7 @@ class QuantizeCommandTest {
         Files.writeString(junk, "not a model");
         String[][] cases = {
                 {"quantize", "--model", in.toString(), "--out", dir.resolve("a.gguf").toString(), "--type", "q5_1"},
-                {"quantize", "--model", in.toString(), "--out", dir.resolve("a.gguf").toString(), "--type", "f16"},
+                {"quantize", "--model", in.toString(), "--out", dir.resolve("a.gguf").toString(), "--type", "q2_k"},
                 {"quantize", "--model", q8.toString(), "--out", dir.resolve("a.gguf").toString(), "--type", "q4_0"},
                 {"quantize", "--model", dir.resolve("missing").toString(), "--out", dir.resolve("a.gguf").toString(), "--type", "q4_0"},
                 {"quantize", "--model", junk.toString(), "--out", dir.resolve("a.gguf").toString(), "--type", "q4_0"},

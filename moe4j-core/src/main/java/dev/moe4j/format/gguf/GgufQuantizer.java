@@ -42,8 +42,10 @@ public final class GgufQuantizer {
     private long totalBytes;
 
     public GgufQuantizer(DType type, Listener listener) {
-        if (type != DType.Q8_0 && type != DType.Q4_0 && type != DType.Q4_K && type != DType.Q6_K) {
-            throw new IllegalArgumentException("cannot quantize to " + type + " (q8_0, q4_0, q4_k or q6_k)");
+        // F32/F16/BF16 targets make this a plain converter (e.g. a Hugging Face folder to an unquantised GGUF).
+        if (type.blockSize == 1 ? type != DType.F32 && type != DType.F16 && type != DType.BF16
+                : type != DType.Q8_0 && type != DType.Q4_0 && type != DType.Q4_K && type != DType.Q6_K) {
+            throw new IllegalArgumentException("cannot write " + type + " (f32, f16, bf16, q8_0, q4_0, q4_k or q6_k)");
         }
         this.type = type;
         this.listener = listener;
