@@ -166,6 +166,7 @@ class QuantizeReferenceTest {
 
     @Test
     void unknownTargetTypeIsRefused() {
-        assertThrows(IllegalArgumentException.class, () -> new GgufQuantizer(DType.F16, new GgufQuantizer.Listener() {}));
+        assertThrows(IllegalArgumentException.class, () -> new GgufQuantizer(DType.I64, new GgufQuantizer.Listener() {}));
+        assertThrows(IllegalArgumentException.class, () -> new GgufQuantizer(DType.F64, new GgufQuantizer.Listener() {}));
     }
 }
