@@ -17,6 +17,17 @@ public final class HfConfigReader {
         this.j = json;
     }
 
+    /** Reads {@code dir/config.json}; a missing or malformed file is a one-line error naming it. */
+    public static ModelConfig readFolder(Path dir) {
+        Path configFile = dir.resolve("config.json");
+        if (!java.nio.file.Files.isRegularFile(configFile)) throw new Moe4jException(dir + ": no config.json in this folder");
+        try {
+            return read(configFile, Json.parseObject(java.nio.file.Files.readString(configFile)));
+        } catch (java.io.IOException | IllegalArgumentException e) {
+            throw new Moe4jException(configFile + ": " + e.getMessage(), e);
+        }
+    }
+
     public static ModelConfig read(Path file, Map<String, Object> json) {
         return new HfConfigReader(file, json).read();
     }

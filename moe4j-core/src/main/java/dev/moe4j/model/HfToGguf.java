@@ -8,15 +8,11 @@ import dev.moe4j.model.TensorNames.Projection;
 import dev.moe4j.tensor.DType;
 import dev.moe4j.tensor.Tensor;
 import dev.moe4j.tokenizer.GgufVocabExport;
-import dev.moe4j.util.Json;
 import dev.moe4j.util.Moe4jException;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Converts a Hugging Face checkpoint folder to a quantised GGUF in llama.cpp's layout: its tensor names,
@@ -40,15 +36,7 @@ public final class HfToGguf {
     }
 
     public static void quantize(Path dir, Path out, DType type, GgufQuantizer.Listener listener) {
-        Path configFile = dir.resolve("config.json");
-        if (!Files.isRegularFile(configFile)) throw new Moe4jException(dir + ": no config.json in this folder");
-        Map<String, Object> json;
-        try {
-            json = Json.parseObject(Files.readString(configFile));
-        } catch (IOException | IllegalArgumentException e) {
-            throw new Moe4jException(configFile + ": " + e.getMessage(), e);
-        }
-        ModelConfig config = HfConfigReader.read(configFile, json);
+        ModelConfig config = HfConfigReader.readFolder(dir);
         checkSupported(dir, config);
         try (SafetensorsStore store = SafetensorsStore.open(dir)) {
             HfToGguf h = new HfToGguf(dir, config, store, new GgufQuantizer(type, listener));

@@ -74,15 +74,7 @@ public final class Model implements AutoCloseable {
     }
 
     private static Model loadHf(Path dir) {
-        Path configFile = dir.resolve("config.json");
-        if (!Files.isRegularFile(configFile)) throw new Moe4jException(dir + ": no config.json in this folder");
-        Map<String, Object> json;
-        try {
-            json = Json.parseObject(Files.readString(configFile));
-        } catch (IOException | IllegalArgumentException e) {
-            throw new Moe4jException(configFile + ": " + e.getMessage(), e);
-        }
-        ModelConfig config = HfConfigReader.read(configFile, json);
+        ModelConfig config = HfConfigReader.readFolder(dir);
         SafetensorsStore store = SafetensorsStore.open(dir);
         try {
             boolean hasTokenizer = Files.exists(dir.resolve("tokenizer.json")) || Files.exists(dir.resolve("tokenizer.model"));

@@ -14,7 +14,7 @@ class RoutingStrategiesTest {
     @Test
     void sigmoidBiasSelectsWithBiasButWeighsWithoutIt() {
         float[] bias = {0f, 0f, 5f};   // forces expert 2 into every token's top-2
-        RoutingPlan p = new SigmoidBiasTopK(2, bias, true, 1f).plan(LOGITS, 4, 3);
+        RoutingPlan p = new GroupLimitedSigmoidTopK(2, bias, 1, 1, true, 1f).plan(LOGITS, 4, 3);
         for (int t = 0; t < 4; t++) {
             assertEquals(2, p.expert(t, 0));
             double s0 = sig(LOGITS[t * 3 + 2]), s1 = sig(LOGITS[t * 3 + p.expert(t, 1)]);
