@@ -1,5 +1,9 @@
 package dev.moe4j.cli.perf;
 
+import dev.moe4j.model.Architecture;
+import dev.moe4j.model.ModelConfig;
+import dev.moe4j.model.RopeStyle;
+
 import java.util.List;
 
 /**
@@ -25,6 +29,14 @@ public record SynthShape(String name, String arch, int layers, int hidden, int h
         for (SynthShape s : ALL) if (s.name.equals(name)) return s;
         throw new IllegalArgumentException("unknown shape '" + name + "' (known: "
                 + String.join(", ", ALL.stream().map(SynthShape::name).toList()) + ")");
+    }
+
+    /** The shape as a model configuration (for its GGUF metadata). */
+    public ModelConfig toConfig() {
+        Architecture a = Architecture.fromGgufName(arch);
+        return new ModelConfig(a, vocab, hidden, layers, heads, kvHeads, headDim, context, normEps, ropeTheta,
+                a == Architecture.MIXTRAL ? RopeStyle.ADJACENT : RopeStyle.HALF, experts, topK, expertFfn,
+                a.renormalizeByDefault, 0, false, expertFfn, null, false);
     }
 
     public int qDim() { return heads * headDim; }

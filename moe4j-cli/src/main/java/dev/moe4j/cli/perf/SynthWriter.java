@@ -3,6 +3,7 @@ package dev.moe4j.cli.perf;
 import dev.moe4j.format.gguf.GgufType;
 import dev.moe4j.format.gguf.GgufWriter;
 import dev.moe4j.kernel.Parallel;
+import dev.moe4j.model.GgufConfigWriter;
 import dev.moe4j.kernel.Quantize;
 import dev.moe4j.tensor.DType;
 
@@ -43,25 +44,8 @@ public final class SynthWriter {
     }
 
     private void metadata() {
-        String p = s.arch() + ".";
-        w.putString("general.architecture", s.arch());
-        w.putString("general.name", "moe4j synth " + s.name());
         w.alignment(32);
-        w.putUInt32(p + "context_length", s.context());
-        w.putUInt32(p + "embedding_length", s.hidden());
-        w.putUInt32(p + "block_count", s.layers());
-        w.putUInt32(p + "feed_forward_length", s.expertFfn());
-        w.putUInt32(p + "expert_feed_forward_length", s.expertFfn());
-        w.putUInt32(p + "attention.head_count", s.heads());
-        w.putUInt32(p + "attention.head_count_kv", s.kvHeads());
-        w.putUInt32(p + "attention.key_length", s.headDim());
-        w.putUInt32(p + "attention.value_length", s.headDim());
-        w.putUInt32(p + "rope.dimension_count", s.headDim());
-        w.putFloat32(p + "attention.layer_norm_rms_epsilon", s.normEps());
-        w.putFloat32(p + "rope.freq_base", (float) s.ropeTheta());
-        w.putUInt32(p + "expert_count", s.experts());
-        w.putUInt32(p + "expert_used_count", s.topK());
-        w.putUInt32(p + "vocab_size", s.vocab());
+        GgufConfigWriter.write(s.toConfig(), "moe4j synth " + s.name(), w);
         ByteLevelVocab v = ByteLevelVocab.ofSize(s.vocab());
         w.putString("tokenizer.ggml.model", "gpt2");
         w.putString("tokenizer.ggml.pre", "gpt-2");
