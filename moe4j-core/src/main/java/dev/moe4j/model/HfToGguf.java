@@ -69,7 +69,7 @@ public final class HfToGguf {
     private void metadata() {
         GgufWriter g = q.writer();
         GgufConfigWriter.write(c, dir.toAbsolutePath().normalize().getFileName().toString(), g);
-        GgufVocabExport.write(dir, g);
+        GgufVocabExport.write(dir, g, c.vocabSize());
     }
 
     private void tensors() {

@@ -24,16 +24,20 @@ public final class GgufVocabExport {
 
     private GgufVocabExport() {}
 
-    /** Adds the vocab metadata; a folder without a tokenizer gets none (moe4j then loads the model without one). */
-    public static void write(Path dir, GgufWriter w) {
+    /**
+     * Adds the vocab metadata, padded with unused "[PADn]" tokens up to the model's embedding rows (as
+     * llama.cpp's converter does, since llama.cpp requires one token per row); a folder without a tokenizer
+     * gets none (moe4j then loads the model without one).
+     */
+    public static void write(Path dir, GgufWriter w, int modelVocab) {
         Path json = dir.resolve("tokenizer.json"), spm = dir.resolve("tokenizer.model");
         if (!Files.exists(json) && !Files.exists(spm)) return;
         Tokenizer hf = Tokenizers.fromHuggingFaceFolder(dir);
         Map<String, Object> root = Files.isRegularFile(json) ? parse(json) : null;
         if (root != null && isByteLevel(root)) {
-            gpt2(root, json, w);
+            gpt2(root, json, w, modelVocab);
         } else if (Files.isRegularFile(spm)) {
-            llama(spm, w);
+            llama(spm, w, modelVocab);
         } else {
             throw new Moe4jException(json + ": only byte-level BPE tokenizer.json (or a SentencePiece tokenizer.model) can be written as GGUF vocab");
         }
@@ -51,7 +55,7 @@ public final class GgufVocabExport {
         return pre != null && strings(pre).contains("ByteLevel");
     }
 
-    private static void gpt2(Map<String, Object> root, Path file, GgufWriter w) {
+    private static void gpt2(Map<String, Object> root, Path file, GgufWriter w, int modelVocab) {
         Map<String, Object> model = Json.obj(root.get("model"));
         if (root.get("normalizer") != null) throw new Moe4jException(file + ": a byte-level tokenizer with a normalizer has no GGUF equivalent");
         Map<String, Object> vocab = Json.obj(model.get("vocab"));
@@ -80,8 +84,11 @@ public final class GgufVocabExport {
         }
         w.putString(K + "model", "gpt2");
         w.putString(K + "pre", preName(root, file));
-        w.putArray(K + "tokens", GgufType.STRING, List.of(tokens));
-        w.putArray(K + "token_type", GgufType.INT32, List.of(types));
+        List<String> tokenList = new ArrayList<>(List.of(tokens));
+        List<Integer> typeList = new ArrayList<>(List.of(types));
+        pad(tokenList, typeList, null, modelVocab, file);
+        w.putArray(K + "tokens", GgufType.STRING, tokenList);
+        w.putArray(K + "token_type", GgufType.INT32, typeList);
         w.putArray(K + "merges", GgufType.STRING, merges);
     }
 
@@ -99,7 +106,18 @@ public final class GgufVocabExport {
         throw new Moe4jException(file + ": pre_tokenizer has no llama.cpp pre-tokenizer name (known: gpt-2, qwen2, llama-bpe)");
     }
 
-    private static void llama(Path spm, GgufWriter w) {
+    private static void pad(List<String> tokens, List<Integer> types, List<Float> scores, int modelVocab, Path file) {
+        if (tokens.size() > modelVocab) {
+            throw new Moe4jException(file + ": the tokenizer has " + tokens.size() + " tokens but the model only " + modelVocab + " embedding rows");
+        }
+        for (int i = tokens.size(); i < modelVocab; i++) {
+            tokens.add("[PAD" + i + "]");
+            types.add(SpmVocab.UNUSED);
+            if (scores != null) scores.add(0f);
+        }
+    }
+
+    private static void llama(Path spm, GgufWriter w, int modelVocab) {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(spm);
@@ -113,9 +131,11 @@ public final class GgufVocabExport {
             scores.add(v.scores[i]);
             types.add(v.types[i]);
         }
+        List<String> pieces = new ArrayList<>(List.of(v.pieces));
+        pad(pieces, types, scores, modelVocab, spm);
         w.putString(K + "model", "llama");
         w.putString(K + "pre", "default");
-        w.putArray(K + "tokens", GgufType.STRING, List.of(v.pieces));
+        w.putArray(K + "tokens", GgufType.STRING, pieces);
         w.putArray(K + "scores", GgufType.FLOAT32, scores);
         w.putArray(K + "token_type", GgufType.INT32, types);
         if (v.unkId >= 0) w.putUInt32(K + "unknown_token_id", v.unkId);

@@ -1,8 +1,8 @@
 package dev.moe4j.train.export;
 
-import dev.moe4j.format.gguf.GgufType;
-import dev.moe4j.format.gguf.GgufWriter;
+import dev.moe4j.format.gguf.GgufQuantizer;
 import dev.moe4j.format.safetensors.SafetensorsWriter;
+import dev.moe4j.model.HfToGguf;
 import dev.moe4j.tensor.DType;
 import dev.moe4j.train.ModelSpec;
 import dev.moe4j.train.MoeModel;
@@ -14,8 +14,6 @@ import dev.moe4j.util.Moe4jException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Writes a trained model in float32 as a Hugging Face folder (config.json, model.safetensors, tokenizer.json,
@@ -55,21 +53,6 @@ public final class Exporter {
 
     private float[] router(Params.Layer pl) {
         return pl.router >= 0 ? f(pl.router, s.experts() * s.dim()) : new float[s.dim()];  // dense: one expert, any logit
-    }
-
-    /** llama.cpp's converter reorders q/k rows of 'llama' models so that RoPE rotates adjacent pairs: row 2i ← i, 2i+1 ← i + hd/2. */
-    private float[] permuteForAdjacentRope(int offset) {
-        int d = s.dim(), hd = s.headDim(), half = hd / 2;
-        float[] out = new float[d * d];
-        for (int h = 0; h < s.heads(); h++) {
-            for (int i = 0; i < half; i++) {
-                for (int c = 0; c < d; c++) {
-                    out[(h * hd + 2 * i) * d + c] = (float) m.w[offset + (h * hd + i) * d + c];
-                    out[(h * hd + 2 * i + 1) * d + c] = (float) m.w[offset + (h * hd + i + half) * d + c];
-                }
-            }
-        }
-        return out;
     }
 
     private float[] sharedDown(Params.Layer pl) {
@@ -174,72 +157,29 @@ public final class Exporter {
 
     // ---- GGUF ----
 
+    /**
+     * Writes the model as an F32 GGUF in llama.cpp's layout: the Hugging Face export run through moe4j's
+     * converter ({@link HfToGguf}), so there is one writer of GGUF model files and its tests cover this too.
+     */
     public void writeGguf(Path file) {
-        int d = s.dim(), f = s.expertFfn(), fs = Layout.sharedWidth(s), e = s.experts();
-        boolean mix = layout == Layout.MIXTRAL;
-        String arch = mix ? "llama" : "qwen2moe";
-        GgufWriter g = new GgufWriter();
-        g.putString("general.architecture", arch);
-        g.putString("general.name", "moe4j-trained");
-        g.putUInt32("general.file_type", 0);   // all F32
-        g.putUInt32(arch + ".context_length", s.seqLen());
-        g.putUInt32(arch + ".embedding_length", d);
-        g.putUInt32(arch + ".block_count", s.layers());
-        g.putUInt32(arch + ".feed_forward_length", f);
-        g.putUInt32(arch + ".attention.head_count", s.heads());
-        g.putUInt32(arch + ".attention.head_count_kv", s.heads());
-        g.putUInt32(arch + ".rope.dimension_count", s.headDim());
-        g.putFloat32(arch + ".rope.freq_base", (float) s.ropeTheta());
-        g.putFloat32(arch + ".attention.layer_norm_rms_epsilon", (float) s.normEps());
-        g.putUInt32(arch + ".expert_count", e);
-        g.putUInt32(arch + ".expert_used_count", s.topK());
-        g.putUInt32(arch + ".vocab_size", s.vocab());
-        if (!mix) {
-            g.putUInt32(arch + ".expert_feed_forward_length", f);
-            g.putUInt32(arch + ".expert_shared_feed_forward_length", fs);
-            g.putBool(arch + ".expert_weights_norm", Layout.renormalize(s));
+        Path tmp = null;
+        try {
+            tmp = Files.createTempDirectory("moe4j-export");
+            writeHuggingFace(tmp);
+            HfToGguf.quantize(tmp, file, DType.F32, new GgufQuantizer.Listener() {});
+        } catch (IOException e) {
+            throw new Moe4jException(file + ": cannot write: " + e.getMessage(), e);
+        } finally {
+            if (tmp != null) deleteQuietly(tmp);
         }
-        putTokenizer(g);
-        g.addTensor("token_embd.weight", DType.F32, new long[] {s.vocab(), d}, f(p.embedding, s.vocab() * d));
-        for (int l = 0; l < s.layers(); l++) {
-            Params.Layer pl = p.layers[l];
-            String b = "blk." + l + ".";
-            g.addTensor(b + "attn_norm.weight", DType.F32, new long[] {d}, f(pl.attnNorm, d));
-            g.addTensor(b + "attn_q.weight", DType.F32, new long[] {d, d}, mix ? permuteForAdjacentRope(pl.wq) : f(pl.wq, d * d));
-            g.addTensor(b + "attn_k.weight", DType.F32, new long[] {d, d}, mix ? permuteForAdjacentRope(pl.wk) : f(pl.wk, d * d));
-            g.addTensor(b + "attn_v.weight", DType.F32, new long[] {d, d}, f(pl.wv, d * d));
-            g.addTensor(b + "attn_output.weight", DType.F32, new long[] {d, d}, f(pl.wo, d * d));
-            if (!mix) for (String x : new String[] {"attn_q", "attn_k", "attn_v"}) g.addTensor(b + x + ".bias", DType.F32, new long[] {d}, new float[d]);
-            g.addTensor(b + "ffn_norm.weight", DType.F32, new long[] {d}, f(pl.ffnNorm, d));
-            g.addTensor(b + "ffn_gate_inp.weight", DType.F32, new long[] {e, d}, router(pl));
-            g.addTensor(b + "ffn_gate_exps.weight", DType.F32, new long[] {e, f, d}, f(pl.gate, e * f * d));
-            g.addTensor(b + "ffn_up_exps.weight", DType.F32, new long[] {e, f, d}, f(pl.up, e * f * d));
-            g.addTensor(b + "ffn_down_exps.weight", DType.F32, new long[] {e, d, f}, f(pl.down, e * d * f));
-            if (!mix) {
-                g.addTensor(b + "ffn_gate_inp_shexp.weight", DType.F32, new long[] {d}, new float[d]);
-                g.addTensor(b + "ffn_gate_shexp.weight", DType.F32, new long[] {fs, d}, sharedPart(pl.shGate));
-                g.addTensor(b + "ffn_up_shexp.weight", DType.F32, new long[] {fs, d}, sharedPart(pl.shUp));
-                g.addTensor(b + "ffn_down_shexp.weight", DType.F32, new long[] {d, fs}, sharedDown(pl));
-            }
-        }
-        g.addTensor("output_norm.weight", DType.F32, new long[] {d}, f(p.outNorm, d));
-        g.addTensor("output.weight", DType.F32, new long[] {s.vocab(), d}, f(p.head, s.vocab() * d));
-        g.write(file);
     }
 
-    /** GPT-2 byte-level vocabulary as llama.cpp reads it; padding ids past the tokenizer (if any) are unused tokens. */
-    private void putTokenizer(GgufWriter g) {
-        List<String> tokens = new ArrayList<>(vocab.tokenStrings());
-        List<Integer> types = new ArrayList<>();
-        for (int i = 0; i < tokens.size(); i++) types.add(i == vocab.eosId() ? 3 : 1);
-        for (int i = tokens.size(); i < s.vocab(); i++) { tokens.add("[PAD" + i + "]"); types.add(5); }
-        g.putString("tokenizer.ggml.model", "gpt2");
-        g.putString("tokenizer.ggml.pre", "gpt-2");
-        g.putArray("tokenizer.ggml.tokens", GgufType.STRING, tokens);
-        g.putArray("tokenizer.ggml.token_type", GgufType.INT32, types);
-        g.putArray("tokenizer.ggml.merges", GgufType.STRING, vocab.mergeStrings());
-        g.putUInt32("tokenizer.ggml.eos_token_id", vocab.eosId());
-        g.putUInt32("tokenizer.ggml.bos_token_id", vocab.eosId());
-        g.putBool("tokenizer.ggml.add_bos_token", false);
+    private static void deleteQuietly(Path dir) {
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) Files.deleteIfExists(f);
+            Files.deleteIfExists(dir);
+        } catch (IOException ignored) {
+            // a leftover temporary folder is harmless
+        }
     }
 }
