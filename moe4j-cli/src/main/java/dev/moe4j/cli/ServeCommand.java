@@ -38,6 +38,10 @@ final class ServeCommand implements Callable<Integer> {
             description = "Requests that may wait for a slot; more get HTTP 429 (default: ${DEFAULT-VALUE}: refuse at once).")
     int maxQueue;
 
+    @Option(names = "--prefill-chunk", paramLabel = "N", defaultValue = "" + ServerOptions.DEFAULT_PREFILL_CHUNK,
+            description = "Prompt tokens processed between two decode steps, so long prompts do not stall running requests (default: ${DEFAULT-VALUE}).")
+    int prefillChunk;
+
     @Option(names = "--model-name", paramLabel = "NAME", description = "Model id clients send (default: the file or folder name).")
     String modelName;
 
@@ -48,7 +52,7 @@ final class ServeCommand implements Callable<Integer> {
         Model m = opts.open();
         OpenAiServer server;
         try {
-            server = OpenAiServer.start(m, new ServerOptions(host, port, key, maxConcurrent, maxQueue, id, 0));
+            server = OpenAiServer.start(m, new ServerOptions(host, port, key, maxConcurrent, maxQueue, id, 0, prefillChunk));
         } catch (RuntimeException e) {
             m.close();
             throw e;

@@ -19,9 +19,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Continuous batching. One thread owns the model: it admits waiting sequences (prefilling each), then runs
- * one {@link BatchDecoder} step for every active sequence together, samples each one's next token and
- * hands the text to its {@link Sequence}. Sequences join and leave between steps.
+ * Continuous batching. One thread owns the model: it admits waiting sequences, prefills one chunk of a
+ * new prompt, then runs one {@link BatchDecoder} step for every active sequence together, samples each
+ * one's next token and hands the text to its {@link Sequence}. Sequences join and leave between steps; a
+ * long prompt is prefilled a chunk per step, so it never stalls the sequences already generating.
  */
 public final class Engine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Engine.class);
@@ -41,6 +42,8 @@ public final class Engine implements AutoCloseable {
     private final LinkedBlockingQueue<Sequence> waiting = new LinkedBlockingQueue<>();
     private final AtomicInteger admitted = new AtomicInteger();   // waiting + active
     private final List<Slot> active = new ArrayList<>();
+    private final List<Slot> prefilling = new ArrayList<>();     // admitted, prompt not yet fully in the cache
+    private final int prefillChunk;
     private final Thread thread;
     private volatile boolean running = true;
 
@@ -67,6 +70,12 @@ public final class Engine implements AutoCloseable {
      *                        observe cancellation
      */
     public Engine(Model model, Metrics metrics, int maxConcurrent, int maxQueue, long stepPauseMillis) {
+        this(model, metrics, maxConcurrent, maxQueue, stepPauseMillis, ServerOptions.DEFAULT_PREFILL_CHUNK);
+    }
+
+    public Engine(Model model, Metrics metrics, int maxConcurrent, int maxQueue, long stepPauseMillis, int prefillChunk) {
+        if (prefillChunk < 1) throw new IllegalArgumentException("prefill chunk must be >= 1, got " + prefillChunk);
+        this.prefillChunk = prefillChunk;
         if (maxConcurrent < 1) throw new IllegalArgumentException("max concurrent sequences must be >= 1, got " + maxConcurrent);
         if (maxQueue < 0) throw new IllegalArgumentException("max queue must be >= 0, got " + maxQueue);
         this.model = model;
@@ -98,11 +107,12 @@ public final class Engine implements AutoCloseable {
         while (running) {
             try {
                 admit();
-                if (active.isEmpty()) {
+                if (active.isEmpty() && prefilling.isEmpty()) {
                     Sequence s = waiting.poll(100, TimeUnit.MILLISECONDS);
                     if (s != null) start(s);
                     continue;
                 }
+                prefillChunk();
                 step();
                 if (stepPauseMillis > 0) Thread.sleep(stepPauseMillis);
             } catch (InterruptedException e) {
@@ -114,40 +124,62 @@ public final class Engine implements AutoCloseable {
             }
         }
         for (Slot s : List.copyOf(active)) finish(s, new Sequence.Failed("the server is shutting down"));
+        for (Slot s : List.copyOf(prefilling)) finish(s, new Sequence.Failed("the server is shutting down"));
         for (Sequence s; (s = waiting.poll()) != null; ) s.emit(new Sequence.Failed("the server is shutting down"));
     }
 
     private void admit() {
-        while (active.size() < maxConcurrent) {
+        while (active.size() + prefilling.size() < maxConcurrent) {
             Sequence s = waiting.poll();
             if (s == null) return;
             start(s);
         }
     }
 
-    /** Prefills a new sequence and takes its first token. */
+    /** Gives a new sequence its cache; its prompt is prefilled chunk by chunk between decode steps. */
     private void start(Sequence seq) {
         if (seq.cancelled()) {
             admitted.decrementAndGet();
             metrics.cancelled();
             return;
         }
-        Slot slot;
-        float[] logits;
-        long t0 = System.nanoTime();
         try {
-            slot = new Slot(seq, transformer.newCache(seq.prompt.length + seq.maxTokens), model.tokenizer().streamingDecoder());
-            logits = transformer.forward(seq.prompt, slot.cache, false);
+            prefilling.add(new Slot(seq, transformer.newCache(seq.prompt.length + seq.maxTokens), model.tokenizer().streamingDecoder()));
         } catch (RuntimeException e) {
             admitted.decrementAndGet();
             seq.emit(new Sequence.Failed(e.getMessage()));
+        }
+    }
+
+    /** Runs the next chunk of the oldest prompt; when the prompt is complete, takes its first token. */
+    private void prefillChunk() {
+        if (prefilling.isEmpty()) return;
+        Slot slot = prefilling.get(0);
+        if (slot.seq.cancelled()) {
+            prefilling.remove(0);
+            admitted.decrementAndGet();
+            metrics.cancelled();
+            return;
+        }
+        int from = slot.cache.length(), n = Math.min(prefillChunk, slot.seq.prompt.length - from);
+        long t0 = System.nanoTime();
+        float[] logits;
+        try {
+            logits = transformer.forward(Arrays.copyOfRange(slot.seq.prompt, from, from + n), slot.cache, false);
+        } catch (RuntimeException e) {
+            log.error("prefill failed", e);
+            prefilling.remove(0);
+            admitted.decrementAndGet();
+            slot.seq.emit(new Sequence.Failed("generation failed: " + e.getMessage()));
             return;
         }
         for (int l = 0; l < transformer.blocks().length; l++) {
             Block b = transformer.blocks()[l];
             if (b.moe() != null && b.moe().lastPlan() != null) metrics.routed(l, b.moe().lastPlan());
         }
-        metrics.prompt(seq.prompt.length, System.nanoTime() - t0);
+        metrics.prompt(n, System.nanoTime() - t0);
+        if (slot.cache.length() < slot.seq.prompt.length) return;
+        prefilling.remove(0);
         active.add(slot);
         accept(slot, slot.sampler.sample(logits, List.of()));
     }
@@ -202,6 +234,7 @@ public final class Engine implements AutoCloseable {
 
     private void finish(Slot s, Sequence.Event last) {
         active.remove(s);
+        prefilling.remove(s);
         admitted.decrementAndGet();
         s.seq.emit(last);
     }

@@ -37,7 +37,7 @@ public final class OpenAiServer implements AutoCloseable {
         model.tokenizer(); // fails now, with the file named, when the checkpoint has no tokenizer
         this.options = options;
         this.metrics = new Metrics(model.config().layers(), model.config().experts());
-        this.engine = new Engine(model, metrics, options.maxConcurrent(), options.maxQueue(), options.stepPauseMillis());
+        this.engine = new Engine(model, metrics, options.maxConcurrent(), options.maxQueue(), options.stepPauseMillis(), options.prefillChunk());
         CompletionHandler completions = new CompletionHandler(model, engine, options.modelId());
         this.app = Javalin.create(cfg -> {
             cfg.startup.showJavalinBanner = false;
