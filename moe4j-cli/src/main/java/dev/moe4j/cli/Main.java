@@ -8,7 +8,7 @@ import java.io.PrintWriter;
 
 /** The {@code moe4j} command. */
 @Command(name = "moe4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Mixture-of-Experts for the JVM: inspect, tokenize and run MoE checkpoints (GGUF or Hugging Face folders).",
+        description = "Mixture-of-Experts for the JVM: train MoE models, run and serve MoE checkpoints (GGUF or Hugging Face folders), benchmark and quantise them.",
         subcommands = {DemoCommand.class, TrainCommand.class, InfoCommand.class, TokenizeCommand.class, LogitsCommand.class,
                 GenerateCommand.class, ChatCommand.class, ServeCommand.class, SynthCommand.class, BenchCommand.class, QuantizeCommand.class,
                 CommandLine.HelpCommand.class})
