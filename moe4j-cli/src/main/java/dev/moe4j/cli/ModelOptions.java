@@ -20,6 +20,6 @@ final class ModelOptions {
 
     Model open() {
         if (threads != null) Parallel.setThreads(threads);
-        return Model.load(model);
+        return Model.load(model).warmUp();
     }
 }

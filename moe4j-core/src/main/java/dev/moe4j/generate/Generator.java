@@ -41,6 +41,7 @@ public final class Generator {
         float[] logits = model.forward(prompt, cache, false);
         long t1 = System.nanoTime();
         String reason = "length";
+        int[] one = new int[1];
         while (out.size() < maxTokens) {
             int next = sampler.sample(logits, history);
             out.add(next);
@@ -49,7 +50,8 @@ public final class Generator {
             if (listener != null && !listener.onToken(next)) { reason = "cancelled"; break; }
             if (out.size() == maxTokens) break;
             if (cache.length() >= cache.capacity()) { reason = "context"; break; }
-            logits = model.forward(new int[] {next}, cache, false);
+            one[0] = next;
+            logits = model.forward(one, cache, false, logits);
         }
         long t2 = System.nanoTime();
         return new Result(out, reason, prompt.length, (t1 - t0) / 1e9, (t2 - t1) / 1e9);

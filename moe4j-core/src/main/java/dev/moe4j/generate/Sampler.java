@@ -16,6 +16,7 @@ public final class Sampler {
 
     /** @param history tokens so far (prompt and generated), for the repeat penalty */
     public int sample(float[] logits, List<Integer> history) {
+        if (s.temperature() == 0f && s.repeatPenalty() == 1f) return argmax(logits); // greedy: no copy needed
         float[] l = logits.clone();
         if (s.repeatPenalty() != 1f) {
             boolean[] seen = new boolean[l.length];

@@ -51,6 +51,14 @@ public final class MoeTransformer {
      * @return logits {@code [n, vocab]} for every new position when {@code allLogits}, else {@code [vocab]} for the last
      */
     public float[] forward(int[] ids, KvCache cache, boolean allLogits) {
+        return forward(ids, cache, allLogits, null);
+    }
+
+    /**
+     * As {@link #forward(int[], KvCache, boolean)}, writing the logits into {@code out} when it is large enough
+     * (so a decode loop allocates no logits array per token), else into a new array.
+     */
+    public float[] forward(int[] ids, KvCache cache, boolean allLogits, float[] out) {
         int n = ids.length, d = config.hidden(), start = cache.length();
         if (n == 0) throw new IllegalArgumentException("no tokens to run");
         if (start + n > cache.capacity()) {
@@ -79,7 +87,7 @@ public final class MoeTransformer {
         int from = allLogits ? 0 : n - 1, rows = n - from;
         float[] h = Scratch.get(Scratch.H, rows * d);
         for (int t = 0; t < rows; t++) Activations.rmsNorm(x, (from + t) * d, outputNorm, config.normEps(), h, t * d, d);
-        float[] logits = new float[rows * config.vocabSize()];
+        float[] logits = out != null && out.length >= rows * config.vocabSize() ? out : new float[rows * config.vocabSize()];
         output.matmul(h, rows, logits);
         return logits;
     }
