@@ -3,7 +3,6 @@ package dev.moe4j.model;
 import dev.moe4j.format.gguf.GgufFile;
 import dev.moe4j.format.safetensors.SafetensorsStore;
 import dev.moe4j.kernel.Warmup;
-import dev.moe4j.tensor.DType;
 import dev.moe4j.tensor.TensorStore;
 import dev.moe4j.tokenizer.Tokenizer;
 import dev.moe4j.tokenizer.Tokenizers;
@@ -14,9 +13,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.EnumSet;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * A loaded checkpoint: its configuration, the transformer over its memory-mapped weights, and its
@@ -49,9 +46,7 @@ public final class Model implements AutoCloseable {
      * costs a fraction of a second, saves seconds on a cold JVM's first prompt.
      */
     public Model warmUp() {
-        Set<DType> types = EnumSet.of(DType.F32);
-        for (String name : store.names()) types.add(store.find(name).orElseThrow().dtype());
-        Warmup.run(types);
+        Warmup.run(store);
         return this;
     }
 
