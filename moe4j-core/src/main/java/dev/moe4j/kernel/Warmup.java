@@ -16,7 +16,7 @@ import java.util.SplittableRandom;
  * JIT specialises the loads on the kind of memory segment it has seen.
  */
 public final class Warmup {
-    private static final int ROWS = 8, TOKENS = 4, CALLS = 12_000;
+    private static final int ROWS = 8, TOKENS = 7, CALLS = 12_000;
     private static final Set<DType> DONE = EnumSet.noneOf(DType.class);
 
     private Warmup() {}
@@ -32,11 +32,14 @@ public final class Warmup {
             DONE.add(dt);
             int cols = (int) t.dim(-1);
             long rowBytes = dt.bytesFor(cols);
-            float[] x = new float[TOKENS * cols], out = new float[TOKENS * ROWS], row = new float[cols];
+            float[] x = new float[(TOKENS + 1) * cols], out = new float[(TOKENS + 1) * ROWS], row = new float[cols];
             for (int i = 0; i < x.length; i++) x[i] = (float) r.nextDouble(-1, 1);
             for (int i = 0; i < CALLS; i++) {
-                Gemm.rows(dt, t.data(), 0, rowBytes, cols, 0, ROWS, x, 0, TOKENS, out, 0, ROWS);  // prefill tiles
-                Gemm.rows(dt, t.data(), 0, rowBytes, cols, 0, ROWS, x, 0, 1, out, 0, ROWS);       // decode dots
+                // Whole and partial tiles alike (bins and prompts come in every size): code the JIT compiled
+                // having seen only whole tiles would be thrown away at the first partial one.
+                int tokens = 2 + i % TOKENS, rows = ROWS - i % 4;   // 2..8 tokens, 5..8 rows
+                Gemm.rows(dt, t.data(), 0, rowBytes, cols, 0, rows, x, 0, tokens, out, 0, ROWS);  // prefill tiles
+                Gemm.rows(dt, t.data(), 0, rowBytes, cols, 0, rows, x, 0, 1, out, 0, ROWS);       // decode dots
                 if (i % 8 == 0) Dequant.dequantize(dt, t.data(), 0, row, 0, cols);              // embedding rows
             }
         }
