@@ -1,7 +1,6 @@
 package dev.moe4j.cli;
 
 import java.util.Collection;
-import java.util.List;
 
 /** Token id lists on the command line ("1,2,3") and in output (JSON arrays). */
 final class Ids {
@@ -33,7 +32,4 @@ final class Ids {
         return toJson(ids.stream().mapToInt(Integer::intValue).toArray());
     }
 
-    static List<Integer> list(int[] ids) {
-        return java.util.Arrays.stream(ids).boxed().toList();
-    }
 }

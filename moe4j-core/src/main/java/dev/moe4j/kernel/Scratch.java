@@ -7,8 +7,8 @@ package dev.moe4j.kernel;
  */
 public final class Scratch {
     public static final int GATE = 0, UP = 1, DOWN = 2, GATHER = 3, SCORES = 4, Q = 5, K = 6, V = 7, ATT = 8, ROUTER = 9,
-            SHARED = 10, SHARED_GATE = 11, X = 12, XN = 13, Y = 14, H = 15;
-    private static final int SLOTS = 16;
+            SHARED = 10, SHARED_GATE = 11, X = 12, XN = 13, Y = 14, H = 15, LATENT_Q = 16, LATENT_ROW = 17, LATENT_SUM = 18;
+    private static final int SLOTS = 19;
     private static final ThreadLocal<float[][]> BUFFERS = ThreadLocal.withInitial(() -> new float[SLOTS][0]);
 
     private Scratch() {}

@@ -24,12 +24,7 @@ public record Block(float[] attnNorm, Attention attention, float[] ffnNorm, MoeL
     /** A dense SwiGLU MLP ({@code down · (silu(gate·x) ⊙ up·x)}). */
     public record DenseMlp(Matrix gate, Matrix up, Matrix down) {
         public void forward(float[] x, int n, float[] out) {
-            int h = gate.rows();
-            float[] g = new float[n * h], u = new float[n * h];
-            gate.matmul(x, n, g);
-            up.matmul(x, n, u);
-            for (int i = 0; i < g.length; i++) g[i] = dev.moe4j.kernel.Activations.silu(g[i]) * u[i];
-            down.matmul(g, n, out);
+            dev.moe4j.moe.SwiGluExperts.swiGlu(gate, up, down, x, n, out);
         }
     }
 }

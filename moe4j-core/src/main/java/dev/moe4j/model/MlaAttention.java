@@ -2,6 +2,7 @@ package dev.moe4j.model;
 
 import dev.moe4j.kernel.Activations;
 import dev.moe4j.kernel.Parallel;
+import dev.moe4j.kernel.Scratch;
 import dev.moe4j.kernel.VectorOps;
 import dev.moe4j.tensor.Matrix;
 
@@ -64,17 +65,19 @@ public final class MlaAttention {
             int t = th / heads, h = th % heads, len = start + t + 1;
             int qo = t * qDim + h * qkHead;
             // q_abs = W_kb(h)ᵀ q_nope: row i of head h's key block, weighted by q_nope[i]
-            float[] qAbs = new float[rank], row = new float[rank];
+            float[] qAbs = Scratch.get(Scratch.LATENT_Q, rank), row = Scratch.get(Scratch.LATENT_ROW, rank);
+            java.util.Arrays.fill(qAbs, 0, rank, 0f);
             for (int i = 0; i < nope; i++) {
                 wkvb.row(h * (nope + vDim) + i, row, 0);
                 VectorOps.axpy(q[qo + i], row, 0, qAbs, 0, rank);
             }
-            float[] scores = new float[len];
+            float[] scores = Scratch.get(Scratch.SCORES, len);
             for (int j = 0; j < len; j++) {
                 scores[j] = (VectorOps.dot(qAbs, 0, cCache, j * rank, rank) + VectorOps.dot(q, qo + nope, peCache, j * ropeDim, ropeDim)) * scale;
             }
             Activations.softmax(scores, 0, len);
-            float[] latent = new float[rank];
+            float[] latent = Scratch.get(Scratch.LATENT_SUM, rank);
+            java.util.Arrays.fill(latent, 0, rank, 0f);
             for (int j = 0; j < len; j++) {
                 VectorOps.axpy(scores[j], cCache, j * rank, latent, 0, rank);
             }

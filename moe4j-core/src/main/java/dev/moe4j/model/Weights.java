@@ -58,10 +58,6 @@ public final class Weights {
         return vector(name, n);
     }
 
-    public Matrix optionalMatrix(String name, int rows, int cols) {
-        if (!has(name)) return null;
-        return matrix(name, rows, cols);
-    }
 
     /** Every element of a tensor as floats (norm weights and biases: small vectors kept on the heap). */
     public float[] toFloats(Tensor t) {

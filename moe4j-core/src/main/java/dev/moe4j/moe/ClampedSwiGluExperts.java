@@ -1,5 +1,6 @@
 package dev.moe4j.moe;
 
+import dev.moe4j.kernel.Scratch;
 import dev.moe4j.tensor.Matrix;
 
 /**
@@ -26,7 +27,7 @@ public final class ClampedSwiGluExperts implements ExpertBank {
     @Override
     public void forward(int e, float[] x, int rows, float[] out) {
         int h = gate[e].rows(), d = down[e].rows();
-        float[] g = new float[rows * h], u = new float[rows * h];
+        float[] g = Scratch.get(Scratch.GATE, rows * h), u = Scratch.get(Scratch.UP, rows * h);
         gate[e].matmul(x, rows, g);
         up[e].matmul(x, rows, u);
         for (int r = 0; r < rows; r++) {

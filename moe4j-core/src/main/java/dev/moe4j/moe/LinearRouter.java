@@ -1,5 +1,6 @@
 package dev.moe4j.moe;
 
+import dev.moe4j.kernel.Scratch;
 import dev.moe4j.tensor.Matrix;
 
 /** The usual router: logits = x · Wᵀ (+ b), then a {@link RoutingStrategy}. */
@@ -17,7 +18,7 @@ public final class LinearRouter implements Router {
     @Override
     public RoutingPlan route(float[] hidden, int tokens) {
         int e = weight.rows();
-        float[] logits = new float[tokens * e];
+        float[] logits = Scratch.get(Scratch.ROUTER, tokens * e);   // strategies read it, never keep it
         weight.matmul(hidden, tokens, logits);
         if (bias != null) for (int t = 0; t < tokens; t++) for (int i = 0; i < e; i++) logits[t * e + i] += bias[i];
         return strategy.plan(logits, tokens, e);

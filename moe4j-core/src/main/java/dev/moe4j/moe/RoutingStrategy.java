@@ -1,6 +1,9 @@
 package dev.moe4j.moe;
 
-/** Turns router logits {@code [tokens, experts]} into a {@link RoutingPlan}. */
+/**
+ * Turns router logits {@code [tokens, experts]} into a {@link RoutingPlan}. The logits array may be a
+ * reused buffer longer than {@code tokens * experts}: read it, do not keep it.
+ */
 public interface RoutingStrategy {
     RoutingPlan plan(float[] logits, int tokens, int experts);
 

@@ -1,5 +1,6 @@
 package dev.moe4j.moe;
 
+import dev.moe4j.kernel.Scratch;
 import dev.moe4j.tensor.Matrix;
 
 /**
@@ -11,11 +12,11 @@ public record SharedExpert(Matrix gateProj, Matrix upProj, Matrix downProj, Matr
     /** out[rows, dim] += SharedExpert(x). */
     public void addTo(float[] x, int rows, float[] out) {
         int dim = gateProj.cols();
-        float[] y = new float[rows * dim];
+        float[] y = Scratch.get(Scratch.SHARED, rows * dim);
         SwiGluExperts.swiGlu(gateProj, upProj, downProj, x, rows, y);
         float[] s = null;
         if (gate != null) {
-            s = new float[rows];
+            s = Scratch.get(Scratch.SHARED_GATE, rows);
             gate.matmul(x, rows, s);
         }
         for (int t = 0; t < rows; t++) {

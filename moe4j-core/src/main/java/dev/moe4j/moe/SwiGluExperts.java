@@ -47,7 +47,7 @@ public final class SwiGluExperts implements ExpertBank {
     }
 
     /** One SwiGLU feed-forward over {@code rows} rows; shared by routed, shared and dense MLPs. */
-    static void swiGlu(Matrix gate, Matrix up, Matrix down, float[] x, int rows, float[] out) {
+    public static void swiGlu(Matrix gate, Matrix up, Matrix down, float[] x, int rows, float[] out) {
         int h = gate.rows();
         float[] g = Scratch.get(Scratch.GATE, rows * h), u = Scratch.get(Scratch.UP, rows * h);
         // Gate and up in one dispatch: both read x, neither waits for the other.
