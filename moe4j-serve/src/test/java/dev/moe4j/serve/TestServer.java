@@ -46,6 +46,7 @@ final class TestServer implements AutoCloseable {
     static Path refs(String name) {
         Path p = Path.of("").toAbsolutePath();
         while (p != null && !Files.isDirectory(p.resolve("shared").resolve("refs"))) p = p.getParent();
+        if (p == null) System.out.println("SKIPPING server tests: no shared/refs found above " + Path.of("").toAbsolutePath());
         Assumptions.assumeTrue(p != null, "shared/refs not found above " + Path.of("").toAbsolutePath() + ": skipped");
         Path dir = p.resolve("shared").resolve("refs").resolve(name);
         Assumptions.assumeTrue(Files.isDirectory(dir), dir + " is absent: skipped");
