@@ -24,6 +24,8 @@ public final class Gemm {
     private Gemm() {}
 
     /** Per thread: a float tile of R rows (grown to the widest matrix seen) and R*T sums. */
+    /** Per thread: activations quantised for packed Q4 rows (MatmulJob quantises once per dispatch instead). */
+    private static final ThreadLocal<PackedQ4.Activations> ACTIVATIONS = ThreadLocal.withInitial(PackedQ4.Activations::new);
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[R * T]});
 
     /**
@@ -32,6 +34,11 @@ public final class Gemm {
      */
     public static void rows(DType dt, MemorySegment seg, long off, long rowBytes, int cols, int r0, int r1,
                             float[] x, int xOff, int n, float[] out, int outOff, int outStride) {
+        if (dt == DType.Q4_0_R16) {
+            if (n == 1) PackedQ4.rows(seg, off, cols, r0, r1, ACTIVATIONS.get().quantize(x, xOff, 1, cols), out, outOff, outStride);
+            else PackedQ4.rows(seg, off, cols, r0, r1, x, xOff, n, out, outOff, outStride);
+            return;
+        }
         if (n == 1) {
             for (int r = r0; r < r1; r++) out[outOff + r] = Dequant.dot(dt, seg, off + rowBytes * r, x, xOff, cols);
             return;

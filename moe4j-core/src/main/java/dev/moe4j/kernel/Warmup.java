@@ -4,7 +4,9 @@ import dev.moe4j.tensor.DType;
 import dev.moe4j.tensor.Tensor;
 import dev.moe4j.tensor.TensorStore;
 
+import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 import java.util.SplittableRandom;
 
@@ -22,11 +24,17 @@ public final class Warmup {
     private Warmup() {}
 
     /** Compiles the matmul, dot and dequantisation kernels for the weight types in this store; once per JVM and type. */
-    public static synchronized void run(TensorStore store) {
+    public static void run(TensorStore store) {
+        List<Tensor> all = new ArrayList<>();
+        for (String name : store.names()) all.add(store.find(name).orElseThrow());
+        run(all);
+    }
+
+    /** As {@link #run(TensorStore)}, over the tensors a model actually reads (some repacked in memory). */
+    public static synchronized void run(List<Tensor> tensors) {
         SplittableRandom r = new SplittableRandom(1);
         boolean first = DONE.isEmpty();
-        for (String name : store.names()) {
-            Tensor t = store.find(name).orElseThrow();
+        for (Tensor t : tensors) {
             DType dt = t.dtype();
             if (t.rank() < 2 || t.dim(-2) < ROWS || dt == DType.I32 || dt == DType.I64 || dt == DType.F64 || DONE.contains(dt)) continue;
             DONE.add(dt);
@@ -40,7 +48,7 @@ public final class Warmup {
                 int tokens = 2 + i % TOKENS, rows = ROWS - i % 4;   // 2..8 tokens, 5..8 rows
                 Gemm.rows(dt, t.data(), 0, rowBytes, cols, 0, rows, x, 0, tokens, out, 0, ROWS);  // prefill tiles
                 Gemm.rows(dt, t.data(), 0, rowBytes, cols, 0, rows, x, 0, 1, out, 0, ROWS);       // decode dots
-                if (i % 8 == 0) Dequant.dequantize(dt, t.data(), 0, row, 0, cols);              // embedding rows
+                if (i % 8 == 0 && dt != DType.Q4_0_R16) Dequant.dequantize(dt, t.data(), 0, row, 0, cols);  // embedding rows
             }
         }
         if (!first) return;

@@ -25,6 +25,7 @@ public final class Model implements AutoCloseable {
     private final Path source;
     private final Format format;
     private final TensorStore store;
+    private final Weights weights;
     private final ModelConfig config;
     private final MoeTransformer transformer;
     private final Tokenizer tokenizer;   // null when the checkpoint has none
@@ -38,7 +39,13 @@ public final class Model implements AutoCloseable {
         this.config = config;
         this.tokenizer = tokenizer;
         this.chatTemplate = chatTemplate;
-        this.transformer = new ModelBuilder(config, names, new Weights(store)).build();
+        this.weights = Weights.forInference(store);
+        try {
+            this.transformer = new ModelBuilder(config, names, weights).build();
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
     }
 
     /**
@@ -46,7 +53,7 @@ public final class Model implements AutoCloseable {
      * costs a fraction of a second, saves seconds on a cold JVM's first prompt.
      */
     public Model warmUp() {
-        Warmup.run(store);
+        Warmup.run(weights.tensorsInUse());
         return this;
     }
 
@@ -124,6 +131,7 @@ public final class Model implements AutoCloseable {
 
     @Override
     public void close() {
+        weights.close();
         store.close();
     }
 }

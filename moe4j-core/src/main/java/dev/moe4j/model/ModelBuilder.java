@@ -1,5 +1,6 @@
 package dev.moe4j.model;
 
+import dev.moe4j.kernel.PackedQ4;
 import dev.moe4j.model.TensorNames.Projection;
 import dev.moe4j.moe.ExpertBank;
 import dev.moe4j.moe.GroupLimitedSigmoidTopK;
@@ -27,7 +28,7 @@ public final class ModelBuilder {
 
     public MoeTransformer build() {
         int d = c.hidden(), v = c.vocabSize();
-        Matrix embedding = w.matrix(names.embedding(), v, d);
+        Matrix embedding = w.rowTable(names.embedding(), v, d);
         Matrix output = w.has(names.output()) ? w.matrix(names.output(), v, d) : embedding; // tied when absent
         Block[] blocks = new Block[c.layers()];
         for (int l = 0; l < c.layers(); l++) blocks[l] = block(l);
@@ -96,8 +97,10 @@ public final class ModelBuilder {
         String fused = names.fusedGateUp(l);
         String mergedGate = names.mergedExperts(l, Projection.GATE), mergedDown = names.mergedExperts(l, Projection.DOWN);
         if (fused != null && (w.has(fused) || w.has(fused + ".weight"))) {
-            Tensor gu = w.require(w.has(fused) ? fused : fused + ".weight", n, 2L * f, d);
-            Tensor dn = w.require(w.has(mergedDown) ? mergedDown : mergedDown + ".weight", n, d, f);
+            String guName = w.has(fused) ? fused : fused + ".weight";
+            // Gate and up are row ranges of one tensor: repacking in panels of 16 rows must not split across them.
+            Tensor gu = f % PackedQ4.PANEL == 0 ? w.requireForProducts(guName, n, 2L * f, d) : w.require(guName, n, 2L * f, d);
+            Tensor dn = w.requireForProducts(w.has(mergedDown) ? mergedDown : mergedDown + ".weight", n, d, f);
             for (int e = 0; e < n; e++) {
                 Matrix slab = Matrix.slab(gu, e);
                 gate[e] = slab.rowRange(0, f);
@@ -105,9 +108,9 @@ public final class ModelBuilder {
                 down[e] = Matrix.slab(dn, e);
             }
         } else if (mergedGate != null && w.has(mergedGate)) {
-            Tensor g = w.require(mergedGate, n, f, d);
-            Tensor u = w.require(names.mergedExperts(l, Projection.UP), n, f, d);
-            Tensor dn = w.require(mergedDown, n, d, f);
+            Tensor g = w.requireForProducts(mergedGate, n, f, d);
+            Tensor u = w.requireForProducts(names.mergedExperts(l, Projection.UP), n, f, d);
+            Tensor dn = w.requireForProducts(mergedDown, n, d, f);
             for (int e = 0; e < n; e++) {
                 gate[e] = Matrix.slab(g, e);
                 up[e] = Matrix.slab(u, e);

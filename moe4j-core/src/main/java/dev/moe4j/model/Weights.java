@@ -1,20 +1,47 @@
 package dev.moe4j.model;
 
 import dev.moe4j.kernel.Dequant;
+import dev.moe4j.kernel.PackedQ4;
+import dev.moe4j.kernel.Parallel;
+import dev.moe4j.tensor.DType;
 import dev.moe4j.tensor.Matrix;
 import dev.moe4j.tensor.Tensor;
 import dev.moe4j.tensor.TensorStore;
 import dev.moe4j.util.Moe4jException;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
-/** Looks tensors up by name and checks their shapes, failing with a one-line error naming file and tensor. */
-public final class Weights {
+/**
+ * Looks tensors up by name and checks their shapes, failing with a one-line error naming file and tensor.
+ *
+ * <p>For inference ({@link #forInference}) the weights that matrix products read are also brought into the
+ * layout the fastest kernel wants: Q4_0 matrices are repacked into {@link DType#Q4_0_R16} in memory of their
+ * own (same size), and their pages of the mapped file are released, so resident memory stays at the file's size.
+ */
+public final class Weights implements AutoCloseable {
     private final TensorStore store;
+    private final Arena packedArena;                                   // null: no repacking
+    private final Map<String, Tensor> packed = new LinkedHashMap<>();
 
     public Weights(TensorStore store) {
+        this(store, false);
+    }
+
+    private Weights(TensorStore store, boolean repack) {
         this.store = store;
+        this.packedArena = repack && PackedQ4.VECTOR ? Arena.ofShared() : null;
+    }
+
+    /** Weights for running the model: matrices are repacked where a faster kernel needs another layout. */
+    public static Weights forInference(TensorStore store) {
+        return new Weights(store, true);
     }
 
     public TensorStore store() {
@@ -44,8 +71,45 @@ public final class Weights {
         }
     }
 
+    /** A weight matrix for matrix products (repacked for inference where that is faster). */
     public Matrix matrix(String name, int rows, int cols) {
+        return Matrix.of(forProducts(require(name, rows, cols)));
+    }
+
+    /** A matrix read row by row (an embedding table): kept in the file's layout. */
+    public Matrix rowTable(String name, int rows, int cols) {
         return Matrix.of(require(name, rows, cols));
+    }
+
+    /** A 2-D or 3-D tensor of matrices for matrix products (expert slabs), repacked like {@link #matrix}. */
+    public Tensor requireForProducts(String name, long... shape) {
+        return forProducts(require(name, shape));
+    }
+
+    private Tensor forProducts(Tensor t) {
+        if (packedArena == null || t.dtype() != DType.Q4_0 || t.rank() < 2 || t.rank() > 3
+                || !PackedQ4.packable(t.dim(-2), t.dim(-1))) return t;
+        return packed.computeIfAbsent(t.name(), n -> pack(t));
+    }
+
+    private Tensor pack(Tensor t) {
+        MemorySegment dst = packedArena.allocate(t.data().byteSize(), 64);
+        int cols = (int) t.dim(-1);
+        long panels = t.elementCount() / cols / PackedQ4.PANEL;
+        // Panels never straddle slabs (rows are a multiple of 16), so a 3-D tensor packs as one tall matrix.
+        int chunk = 64, chunks = (int) ((panels + chunk - 1) / chunk);
+        Parallel.run(chunks, c -> {
+            for (long p = (long) c * chunk, end = Math.min(panels, p + chunk); p < end; p++) PackedQ4.packPanel(t.data(), dst, cols, p);
+        });
+        if (t.data().isMapped()) t.data().unload();   // the file's copy is no longer read: give its pages back
+        return new Tensor(t.name(), DType.Q4_0_R16, t.shape(), dst);
+    }
+
+    /** The store's tensors, with the repacked versions in place of their originals (what the kernels will read). */
+    public List<Tensor> tensorsInUse() {
+        List<Tensor> all = new ArrayList<>();
+        for (String name : store.names()) all.add(packed.getOrDefault(name, store.find(name).orElseThrow()));
+        return all;
     }
 
     public float[] vector(String name, int n) {
@@ -69,5 +133,11 @@ public final class Weights {
 
     public Moe4jException error(String message) {
         return new Moe4jException(store.source() + ": " + message);
+    }
+
+    /** Frees the repacked copies (the store itself is closed by its owner). */
+    @Override
+    public void close() {
+        if (packedArena != null) packedArena.close();
     }
 }

@@ -18,7 +18,10 @@ public enum DType {
     // Integer and double types appear in safetensors files (token ids, reference outputs), not as weights.
     I32(26, 1, 4),
     I64(27, 1, 8),
-    F64(28, 1, 8);
+    F64(28, 1, 8),
+    // Not a file type: Q4_0 rows repacked in memory for integer dot products (see kernel.PackedQ4). Same bytes
+    // per value as Q4_0, but rows come in panels of 16 and a row is not contiguous.
+    Q4_0_R16(-1, 32, 18);
 
     /** The GGML type id used in GGUF files. */
     public final int ggmlId;
@@ -43,7 +46,7 @@ public enum DType {
 
     /** The type with this GGML id, or null when moe4j does not support it. */
     public static DType fromGgml(int id) {
-        for (DType t : values()) if (t.ggmlId == id) return t;
+        for (DType t : values()) if (t.ggmlId == id && id >= 0) return t;
         return null;
     }
 }

@@ -157,6 +157,7 @@ public final class GgufWriter {
             if (d <= 0) throw new IllegalArgumentException(name + ": dimension " + d);
             n = Math.multiplyExact(n, d);
         }
+        if (dtype.ggmlId < 0) throw new IllegalArgumentException(name + ": " + dtype + " is an in-memory layout, not a GGUF type");
         if (shape[shape.length - 1] % dtype.blockSize != 0)
             throw new IllegalArgumentException(name + ": innermost dimension is not a multiple of " + dtype.blockSize);
         tensors.put(name, new Entry(name, dtype, shape.clone(), dtype.bytesFor(n), data));

@@ -1,0 +1,338 @@
+package dev.moe4j.kernel;
+
+import dev.moe4j.tensor.DType;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+import static dev.moe4j.kernel.Dequant.F;
+import static dev.moe4j.kernel.Dequant.L;
+import static dev.moe4j.kernel.ScalarKernels.SHORT;
+
+/**
+ * Q4_0 weights repacked ({@link DType#Q4_0_R16}) so that a row·vector product runs on 16-bit integers
+ * against activations quantised to 8 bits, as llama.cpp does for Q4_0. Unpacked, every 4-bit weight must be
+ * widened to a float before its multiply-add, which made Q4_0 decoding compute-bound at a third of the
+ * memory bandwidth; here one 16-bit multiply covers two weights of each of 16 rows and no conversion is
+ * needed until the end of a 32-column block.
+ *
+ * <p>Layout. Rows are grouped in panels of {@value #PANEL}; a panel takes exactly the bytes of its 16 Q4_0
+ * rows, so slabs and row ranges that start on a panel keep their offsets. Per 32-column block a panel holds
+ * 16 f16 scales (row j at short j) and then 4 groups of 32 shorts. Short {@code m} of group {@code g} holds
+ * four 4-bit weights (q + 8, as in Q4_0) of row {@code m / 2}: nibble {@code k} is column
+ * {@code 8g + 2k + m % 2} of the block. One group load thus yields, per nibble position, the even and odd
+ * column of a pair for all 16 rows, to be multiplied with a broadcast pair of activations.
+ *
+ * <p>A block's 16 products per lane stay below 16 · 15 · 127 = 30 480, inside a short; the −8 offset is
+ * applied once per block as −8 · Σ activations.
+ */
+public final class PackedQ4 {
+    public static final int PANEL = 16;
+    /** Bytes per panel per 32-column block: 16 scales and 256 bytes of nibbles, the same as 16 Q4_0 blocks. */
+    static final int BLOCK_BYTES = 288;
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final VectorSpecies<Short> SV = F.withLanes(short.class);
+    private static final VectorSpecies<Integer> IV = F.withLanes(int.class);
+    /** The vector kernel needs a whole number of float vectors per panel. */
+    public static final boolean VECTOR = L == 4 || L == 8 || L == 16;
+
+    private PackedQ4() {}
+
+    /** Whether a {@code rows × cols} Q4_0 matrix can be packed: whole panels and whole blocks. */
+    public static boolean packable(long rows, long cols) {
+        return rows % PANEL == 0 && cols % 32 == 0 && cols > 0;
+    }
+
+    // ---- packing -------------------------------------------------------------------------------------
+
+    /**
+     * Packs panel {@code p} of a Q4_0 matrix whose rows start at {@code src} (rows {@code 18 · cols / 32} bytes
+     * apart) into {@code dst} at the same relative offset.
+     */
+    public static void packPanel(MemorySegment src, MemorySegment dst, int cols, long p) {
+        int nb = cols / 32;
+        long rowBytes = 18L * nb, panel = p * PANEL * rowBytes;
+        byte[] nib = new byte[32];
+        short[] groups = new short[128];
+        for (int b = 0; b < nb; b++) {
+            long out = panel + (long) BLOCK_BYTES * b;
+            for (int j = 0; j < PANEL; j++) {
+                long blk = panel + j * rowBytes + 18L * b;
+                dst.set(SHORT, out + 2L * j, src.get(SHORT, blk));
+                for (int i = 0; i < 16; i++) {
+                    int q = src.get(ValueLayout.JAVA_BYTE, blk + 2 + i) & 0xFF;
+                    nib[i] = (byte) (q & 0xF);
+                    nib[i + 16] = (byte) (q >>> 4);
+                }
+                for (int g = 0; g < 4; g++) {
+                    for (int parity = 0; parity < 2; parity++) {
+                        int c = 8 * g + parity;
+                        groups[32 * g + 2 * j + parity] = (short) (nib[c] | nib[c + 2] << 4 | nib[c + 4] << 8 | nib[c + 6] << 12);
+                    }
+                }
+            }
+            MemorySegment.copy(groups, 0, dst, ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE), out + 32, 128);
+        }
+    }
+
+    /** Weight (row r, column c) of a packed matrix starting at {@code off}: the reference for the kernels. */
+    public static float get(MemorySegment seg, long off, int cols, int r, int c) {
+        return scale(seg, off, cols, r, c) * (nibble(seg, off, cols, r, c) - 8);
+    }
+
+    private static long block(long off, int cols, int r, int c) {
+        return off + (long) (r / PANEL) * PANEL * 18L * (cols / 32) + (long) BLOCK_BYTES * (c / 32);
+    }
+
+    private static float scale(MemorySegment seg, long off, int cols, int r, int c) {
+        return Float.float16ToFloat(seg.get(SHORT, block(off, cols, r, c) + 2L * (r % PANEL)));
+    }
+
+    /** The stored 4-bit value (weight / scale + 8). */
+    private static int nibble(MemorySegment seg, long off, int cols, int r, int c) {
+        int e = c % 32, t = e / 2;
+        int s = seg.get(SHORT, block(off, cols, r, c) + 32 + 64L * (t / 4) + 2L * (2 * (r % PANEL) + e % 2)) & 0xFFFF;
+        return (s >>> (4 * (t % 4))) & 0xF;
+    }
+
+    /** Row {@code r} as floats (embedding lookup; rare, so plain). */
+    public static void row(MemorySegment seg, long off, int cols, int r, float[] dst, int dstOff) {
+        for (int c = 0; c < cols; c++) dst[dstOff + c] = get(seg, off, cols, r, c);
+    }
+
+    // ---- activations ---------------------------------------------------------------------------------
+
+    /**
+     * Activations quantised per 32-value block to 8 bits ({@code x ≈ scale · q}, |q| ≤ 127), as consecutive
+     * pairs packed into ints (low half the even value), with each block's Σq. Reused between calls.
+     */
+    public static final class Activations {
+        int[] pairs = new int[0];
+        float[] scale = new float[0];
+        int[] sum = new int[0];
+        int cols, tokens;
+
+        /** Quantises {@code n} rows of {@code cols} values starting at {@code x[xOff]}. */
+        public Activations quantize(float[] x, int xOff, int n, int cols) {
+            int blocks = n * (cols / 32);
+            if (scale.length < blocks) {
+                pairs = new int[16 * blocks];
+                scale = new float[blocks];
+                sum = new int[blocks];
+            }
+            this.cols = cols;
+            this.tokens = n;
+            for (int t = 0; t < n; t++) {
+                int base = xOff + t * cols;
+                for (int b = 0, nb = cols / 32; b < nb; b++) quantizeBlock(x, base + 32 * b, t * nb + b);
+            }
+            return this;
+        }
+
+        private void quantizeBlock(float[] x, int off, int block) {
+            float amax = 0;
+            for (int i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[off + i]));
+            float d = amax / 127, id = d == 0 ? 0 : 1 / d;
+            int s = 0;
+            for (int i = 0; i < 32; i += 2) {
+                int q0 = Math.round(x[off + i] * id), q1 = Math.round(x[off + i + 1] * id);
+                s += q0 + q1;
+                pairs[16 * block + i / 2] = (q0 & 0xFFFF) | q1 << 16;
+            }
+            scale[block] = d;
+            sum[block] = s;
+        }
+
+        /** Quantised value i of token t (for the reference kernel). */
+        int q(int t, int i) {
+            int p = pairs[t * (cols / 2) + i / 2];
+            return i % 2 == 0 ? (short) p : p >> 16;
+        }
+    }
+
+    // ---- kernels -------------------------------------------------------------------------------------
+
+    /**
+     * For rows [r0, r1) (r0 a multiple of 16) of the packed matrix at {@code off} and every token t of {@code a}:
+     * {@code out[outOff + t*outStride + r] = row r · token t}.
+     */
+    public static void rows(MemorySegment seg, long off, int cols, int r0, int r1, Activations a,
+                            float[] out, int outOff, int outStride) {
+        if (r0 % PANEL != 0) throw new IllegalArgumentException("rows must start on a panel, got " + r0);
+        long panelBytes = (long) PANEL * 18 * (cols / 32);
+        for (int p0 = r0; p0 < r1; p0 += PANEL) {
+            long panel = off + panelBytes * (p0 / PANEL);
+            int valid = Math.min(PANEL, r1 - p0);
+            if (!VECTOR) {
+                for (int t = 0; t < a.tokens; t++) for (int j = 0; j < valid; j++)
+                    out[outOff + t * outStride + p0 + j] = reference(seg, off, cols, p0 + j, a, t);
+                continue;
+            }
+            for (int h = 0; h < PANEL / L; h++) {
+                int rowsHere = Math.min(L, valid - h * L);
+                if (rowsHere <= 0) break;
+                int o = outOff + p0 + h * L;
+                for (int t = 0; t < a.tokens; t++) panelHalf1(seg, panel, h, cols, a, t, out, o + t * outStride, rowsHere);
+            }
+        }
+    }
+
+    /** L rows (half h of a panel) · token t. */
+    private static void panelHalf1(MemorySegment seg, long panel, int h, int cols, Activations a, int t, float[] out, int o, int rows) {
+        int nb = cols / 32, vb = 2 * SV.length(), xb = t * nb;   // bytes of one short vector; token's first block
+        int[] xp = a.pairs;
+        ShortVector low = ShortVector.broadcast(SV, (short) 0xF);
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < nb; b++) {
+            long blk = panel + (long) BLOCK_BYTES * b, w0 = blk + 32 + (long) h * vb;
+            int xi = 16 * (xb + b);
+            ShortVector s = ShortVector.zero(SV);
+            for (int g = 0; g < 4; g++, xi += 4) {
+                ShortVector w = ShortVector.fromMemorySegment(SV, seg, w0 + 64L * g, LE);
+                s = s.add(w.and(low).mul(pair(xp[xi])))
+                        .add(w.lanewise(VectorOperators.LSHR, 4).and(low).mul(pair(xp[xi + 1])))
+                        .add(w.lanewise(VectorOperators.LSHR, 8).and(low).mul(pair(xp[xi + 2])))
+                        .add(w.lanewise(VectorOperators.LSHR, 12).mul(pair(xp[xi + 3])));
+            }
+            FloatVector sc = scales(seg, blk + 2L * h * L);
+            acc = blockSums(s, a.sum[xb + b]).mul(sc).fma(FloatVector.broadcast(F, a.scale[xb + b]), acc);
+        }
+        if (rows == L) acc.intoArray(out, o);
+        else store(acc, out, o, rows);
+    }
+
+    // ---- several tokens (prefill): float tile, outer products ---------------------------------------
+
+    /** Per thread: one panel dequantised, column-major (16 rows per column). */
+    private static final ThreadLocal<float[][]> TILE = ThreadLocal.withInitial(() -> new float[1][0]);
+    private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[8 * L]);
+    /** Tokens per outer-product pass: T accumulators of 16 rows stay in registers. */
+    private static final int T = 8;
+
+    /**
+     * For rows [r0, r1) (r0 a multiple of 16) and n tokens of float activations:
+     * {@code out[outOff + t*outStride + r] = row r · x[xOff + t*cols ..]}. With more than one token the
+     * dequantisation of a panel is shared by all tokens, so floats beat 8-bit activations here.
+     */
+    public static void rows(MemorySegment seg, long off, int cols, int r0, int r1, float[] x, int xOff, int n,
+                            float[] out, int outOff, int outStride) {
+        if (r0 % PANEL != 0) throw new IllegalArgumentException("rows must start on a panel, got " + r0);
+        float[][] holder = TILE.get();
+        if (holder[0].length < PANEL * cols) holder[0] = new float[PANEL * cols];
+        float[] tile = holder[0];
+        long panelBytes = (long) PANEL * 18 * (cols / 32);
+        for (int p0 = r0; p0 < r1; p0 += PANEL) {
+            int valid = Math.min(PANEL, r1 - p0);
+            dequantizePanel(seg, off + panelBytes * (p0 / PANEL), cols, tile);
+            for (int t = 0; t < n; t += T) {
+                int nt = Math.min(T, n - t);
+                for (int h = 0; h < PANEL / L; h++) {
+                    int rowsHere = Math.min(L, valid - h * L);
+                    if (rowsHere > 0) outer(tile, h, cols, x, xOff + t * cols, nt, out, outOff + t * outStride + p0 + h * L, outStride, rowsHere);
+                }
+            }
+        }
+    }
+
+    /** tile[16c + j] = weight (row j, column c) of the panel at {@code panel}. */
+    static void dequantizePanel(MemorySegment seg, long panel, int cols, float[] tile) {
+        if (!VECTOR) {
+            for (int c = 0; c < cols; c++) for (int j = 0; j < PANEL; j++) tile[PANEL * c + j] = get(seg, panel, cols, j, c);
+            return;
+        }
+        IntVector low = IntVector.broadcast(IV, 0xF);
+        for (int b = 0, nb = cols / 32; b < nb; b++) {
+            long blk = panel + (long) BLOCK_BYTES * b;
+            for (int h = 0; h < PANEL / L; h++) {
+                FloatVector sc = scales(seg, blk + 2L * h * L), bias = sc.mul(-8f);
+                for (int g = 0; g < 4; g++) {
+                    IntVector v = IntVector.fromMemorySegment(IV, seg, blk + 32 + 64L * g + 4L * h * L, LE);
+                    int base = PANEL * (32 * b + 8 * g) + h * L;   // column 8g + 2k + parity: bits 16·parity + 4k
+                    for (int k = 0; k < 4; k++) {
+                        ((FloatVector) v.lanewise(VectorOperators.LSHR, 4 * k).and(low).convert(VectorOperators.I2F, 0))
+                                .fma(sc, bias).intoArray(tile, base + PANEL * 2 * k);
+                        ((FloatVector) v.lanewise(VectorOperators.LSHR, 16 + 4 * k).and(low).convert(VectorOperators.I2F, 0))
+                                .fma(sc, bias).intoArray(tile, base + PANEL * (2 * k + 1));
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * L rows (half h of the tile) · up to T tokens from x[xOff], tokens {@code cols} apart: one weight vector
+     * load feeds T multiply-adds. Missing tokens alias the first and are not written.
+     */
+    private static void outer(float[] tile, int h, int cols, float[] x, int xOff, int nt, float[] out, int o, int outStride, int rows) {
+        int x0 = xOff, x1 = nt > 1 ? x0 + cols : x0, x2 = nt > 2 ? x0 + 2 * cols : x0, x3 = nt > 3 ? x0 + 3 * cols : x0;
+        int x4 = nt > 4 ? x0 + 4 * cols : x0, x5 = nt > 5 ? x0 + 5 * cols : x0, x6 = nt > 6 ? x0 + 6 * cols : x0, x7 = nt > 7 ? x0 + 7 * cols : x0;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int c = 0, w = h * L; c < cols; c++, w += PANEL) {
+            FloatVector v = FloatVector.fromArray(F, tile, w);
+            a0 = v.fma(FloatVector.broadcast(F, x[x0 + c]), a0);
+            a1 = v.fma(FloatVector.broadcast(F, x[x1 + c]), a1);
+            a2 = v.fma(FloatVector.broadcast(F, x[x2 + c]), a2);
+            a3 = v.fma(FloatVector.broadcast(F, x[x3 + c]), a3);
+            a4 = v.fma(FloatVector.broadcast(F, x[x4 + c]), a4);
+            a5 = v.fma(FloatVector.broadcast(F, x[x5 + c]), a5);
+            a6 = v.fma(FloatVector.broadcast(F, x[x6 + c]), a6);
+            a7 = v.fma(FloatVector.broadcast(F, x[x7 + c]), a7);
+        }
+        // Through a small buffer: plain full-width stores keep this method within the JIT's inlining budget.
+        float[] sums = SUMS.get();
+        a0.intoArray(sums, 0); a1.intoArray(sums, L); a2.intoArray(sums, 2 * L); a3.intoArray(sums, 3 * L);
+        a4.intoArray(sums, 4 * L); a5.intoArray(sums, 5 * L); a6.intoArray(sums, 6 * L); a7.intoArray(sums, 7 * L);
+        for (int t = 0; t < nt; t++) System.arraycopy(sums, t * L, out, o + t * outStride, rows);
+    }
+
+    /**
+     * L f16 scales as floats. Shorter than {@link Dequant#halfToFloat} (which JIT budgets notice): moving
+     * exponent and mantissa into place and multiplying by 2^112 rebiases normal and subnormal values exactly;
+     * a weight scale is never Inf or NaN.
+     */
+    private static FloatVector scales(MemorySegment seg, long off) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(Dequant.S, seg, off, LE).convertShape(VectorOperators.S2I, IV, 0);
+        // Sign-extended h shifted left by 13: bit 31 is the sign, bits 27..13 exponent and mantissa.
+        return h.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f);
+    }
+
+    /** The same activation pair in every int lane, seen as shorts: even, odd, even, odd, ... */
+    private static ShortVector pair(int xy) {
+        return IntVector.broadcast(IV, xy).reinterpretAsShorts();
+    }
+
+    /** Per row: the even and odd column sums of a block added, minus the −8 offset's share, as floats. */
+    private static FloatVector blockSums(ShortVector s, int activationSum) {
+        IntVector v = s.reinterpretAsInts();
+        IntVector dot = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
+                .add(v.lanewise(VectorOperators.ASHR, 16)).sub(8 * activationSum);
+        return (FloatVector) dot.convert(VectorOperators.I2F, 0);
+    }
+
+    private static void store(FloatVector v, float[] out, int o, int rows) {
+        if (rows == L) v.intoArray(out, o);
+        else v.intoArray(out, o, VectorMask.fromLong(F, (1L << rows) - 1));
+    }
+
+    /**
+     * Row r · token t computed plainly on the quantised activations, with the kernels' exact order of float
+     * operations per block; what the vector kernels are tested against.
+     */
+    static float reference(MemorySegment seg, long off, int cols, int r, Activations a, int t) {
+        int nb = cols / 32;
+        float acc = 0;
+        for (int b = 0; b < nb; b++) {
+            int dot = 0;
+            for (int c = 32 * b; c < 32 * b + 32; c++) dot += (nibble(seg, off, cols, r, c) - 8) * a.q(t, c);
+            acc = Math.fma((float) dot * scale(seg, off, cols, r, 32 * b), a.scale[t * nb + b], acc);
+        }
+        return acc;
+    }
+}
