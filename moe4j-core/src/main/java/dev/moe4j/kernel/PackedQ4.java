@@ -14,6 +14,7 @@ import java.nio.ByteOrder;
 
 import static dev.moe4j.kernel.Dequant.F;
 import static dev.moe4j.kernel.Dequant.L;
+import static dev.moe4j.kernel.ScalarKernels.LONG;
 import static dev.moe4j.kernel.ScalarKernels.SHORT;
 
 /**
@@ -59,26 +60,24 @@ public final class PackedQ4 {
     public static void packPanel(MemorySegment src, MemorySegment dst, int cols, long p) {
         int nb = cols / 32;
         long rowBytes = 18L * nb, panel = p * PANEL * rowBytes;
-        byte[] nib = new byte[32];
-        short[] groups = new short[128];
         for (int b = 0; b < nb; b++) {
             long out = panel + (long) BLOCK_BYTES * b;
             for (int j = 0; j < PANEL; j++) {
                 long blk = panel + j * rowBytes + 18L * b;
                 dst.set(SHORT, out + 2L * j, src.get(SHORT, blk));
-                for (int i = 0; i < 16; i++) {
-                    int q = src.get(ValueLayout.JAVA_BYTE, blk + 2 + i) & 0xFF;
-                    nib[i] = (byte) (q & 0xF);
-                    nib[i + 16] = (byte) (q >>> 4);
-                }
-                for (int g = 0; g < 4; g++) {
-                    for (int parity = 0; parity < 2; parity++) {
-                        int c = 8 * g + parity;
-                        groups[32 * g + 2 * j + parity] = (short) (nib[c] | nib[c + 2] << 4 | nib[c + 4] << 8 | nib[c + 6] << 12);
-                    }
-                }
+                // Byte i holds column i (low nibble) and column i + 16 (high). Group g, parity q takes columns
+                // 8g + q + {0, 2, 4, 6}: every other byte's low (g < 2) or high (g >= 2) nibble of one 8-byte half.
+                long lo = src.get(LONG, blk + 2), hi = src.get(LONG, blk + 10);
+                long g0 = out + 32 + 4L * j, g1 = g0 + 64, g2 = g0 + 128, g3 = g0 + 192;
+                dst.set(SHORT, g0, (short) Long.compress(lo, 0x000F000F000F000FL));
+                dst.set(SHORT, g0 + 2, (short) Long.compress(lo, 0x0F000F000F000F00L));
+                dst.set(SHORT, g1, (short) Long.compress(hi, 0x000F000F000F000FL));
+                dst.set(SHORT, g1 + 2, (short) Long.compress(hi, 0x0F000F000F000F00L));
+                dst.set(SHORT, g2, (short) Long.compress(lo, 0x00F000F000F000F0L));
+                dst.set(SHORT, g2 + 2, (short) Long.compress(lo, 0xF000F000F000F000L));
+                dst.set(SHORT, g3, (short) Long.compress(hi, 0x00F000F000F000F0L));
+                dst.set(SHORT, g3 + 2, (short) Long.compress(hi, 0xF000F000F000F000L));
             }
-            MemorySegment.copy(groups, 0, dst, ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE), out + 32, 128);
         }
     }
 
