@@ -55,9 +55,9 @@ final class BenchCommand implements Callable<Integer> {
             runGen(tf, gen, c.vocabSize());
             double[] pp = new double[reps], tg = new double[reps];
             for (int r = 0; r < reps; r++) pp[r] = prompt / runPrompt(tf, ids);
-            long alloc0 = allocated();
+            genAllocated = 0;
             for (int r = 0; r < reps; r++) tg[r] = gen / runGen(tf, gen, c.vocabSize());
-            double allocPerToken = (allocated() - alloc0) / (double) (reps * gen);
+            double allocPerToken = Math.max(0, genAllocated - reps * readingCost()) / (double) (reps * gen);
             Stats pps = Stats.of(pp), tgs = Stats.of(tg);
             long active = activeBytes(m), size = fileBytes(m);
             double achieved = active * tgs.median();
@@ -88,16 +88,21 @@ final class BenchCommand implements Callable<Integer> {
         return (System.nanoTime() - t0) / 1e9;
     }
 
+    /** Bytes allocated inside the timed token loops of {@link #runGen} (not its cache and logits, made once per run). */
+    private long genAllocated;
+
     /** Seconds to generate n tokens one at a time from an empty cache (llama-bench's tg). */
     private double runGen(MoeTransformer tf, int n, int vocab) {
         KvCache cache = tf.newCache(n);
         int[] one = {1};
         long t0 = System.nanoTime();
         float[] logits = new float[vocab];
+        long alloc0 = allocated();
         for (int i = 0; i < n; i++) {
             tf.forward(one, cache, false, logits);
             one[0] = argmax(logits) % vocab;
         }
+        genAllocated += allocated() - alloc0;
         return (System.nanoTime() - t0) / 1e9;
     }
 
@@ -128,6 +133,19 @@ final class BenchCommand implements Callable<Integer> {
         long total = 0;
         for (String name : m.store().names()) total += m.store().find(name).orElseThrow().data().byteSize();
         return total;
+    }
+
+    /**
+     * What reading {@link #allocated()} allocates itself, to subtract (the JDK's management code allocates some
+     * hundred bytes per call): the least of a few back-to-back readings.
+     */
+    private static long readingCost() {
+        long least = Long.MAX_VALUE;
+        for (int i = 0; i < 5; i++) {
+            long a = allocated();
+            least = Math.min(least, allocated() - a);
+        }
+        return least;
     }
 
     /** Bytes allocated by all threads so far, or 0 where the JVM cannot say. */

@@ -33,27 +33,42 @@ public final class Generator {
         int capacity = Math.min(context, prompt.length + maxTokens);
         KvCache cache = model.newCache(capacity);
         Sampler sampler = new Sampler(settings);
-        List<Integer> history = new ArrayList<>();
-        for (int id : prompt) history.add(id);
-        List<Integer> out = new ArrayList<>();
+        // Prompt then generated tokens, in plain ints so the loop boxes nothing; it generates at most one token
+        // past the cache's capacity (the one sampled from the last position).
+        int[] history = java.util.Arrays.copyOf(prompt, capacity + 1);
+        int length = prompt.length;
+        int[] stops = toArray(stopTokens);
 
         long t0 = System.nanoTime();
         float[] logits = model.forward(prompt, cache, false);
         long t1 = System.nanoTime();
         String reason = "length";
         int[] one = new int[1];
-        while (out.size() < maxTokens) {
-            int next = sampler.sample(logits, history);
-            out.add(next);
-            history.add(next);
-            if (stopTokens.contains(next)) { reason = "stop"; break; }
+        while (length - prompt.length < maxTokens) {
+            int next = sampler.sample(logits, 0, logits.length, history, length);
+            history[length++] = next;
+            if (contains(stops, next)) { reason = "stop"; break; }
             if (listener != null && !listener.onToken(next)) { reason = "cancelled"; break; }
-            if (out.size() == maxTokens) break;
+            if (length - prompt.length == maxTokens) break;
             if (cache.length() >= cache.capacity()) { reason = "context"; break; }
             one[0] = next;
             logits = model.forward(one, cache, false, logits);
         }
         long t2 = System.nanoTime();
+        List<Integer> out = new ArrayList<>(length - prompt.length);
+        for (int i = prompt.length; i < length; i++) out.add(history[i]);
         return new Result(out, reason, prompt.length, (t1 - t0) / 1e9, (t2 - t1) / 1e9);
+    }
+
+    private static int[] toArray(Set<Integer> tokens) {
+        int[] a = new int[tokens.size()];
+        int n = 0;
+        for (Integer t : tokens) if (t != null) a[n++] = t;
+        return java.util.Arrays.copyOf(a, n);
+    }
+
+    private static boolean contains(int[] tokens, int token) {
+        for (int t : tokens) if (t == token) return true;
+        return false;
     }
 }

@@ -4,7 +4,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
-/** Picks the next token from logits according to {@link SamplerSettings}; deterministic for a seed. */
+/**
+ * Picks the next token from logits according to {@link SamplerSettings}; deterministic for a seed. Sampling
+ * allocates nothing once this thread's working arrays have reached the vocabulary's size.
+ */
 public final class Sampler {
     private final SamplerSettings s;
     private final SplittableRandom random;
@@ -17,26 +20,44 @@ public final class Sampler {
     /** @param history tokens so far (prompt and generated), for the repeat penalty */
     public int sample(float[] logits, List<Integer> history) {
         if (s.temperature() == 0f && s.repeatPenalty() == 1f) return argmax(logits); // greedy: no copy needed
-        float[] l = logits.clone();
+        int from = Math.max(0, history.size() - s.repeatWindow()), n = Math.max(0, history.size() - from);
+        int[] window = WORK.get().history(n);
+        for (int i = 0; i < n; i++) window[i] = history.get(from + i);
+        return sample(logits, 0, logits.length, window, n);
+    }
+
+    /**
+     * Samples from {@code logits[offset, offset + vocab)} (one row of a batch's logits).
+     *
+     * @param history tokens so far (prompt and generated) in {@code history[0, historyLength)}, for the repeat penalty
+     */
+    public int sample(float[] logits, int offset, int vocab, int[] history, int historyLength) {
+        if (s.temperature() == 0f && s.repeatPenalty() == 1f) return argmax(logits, offset, vocab);
+        Work w = WORK.get();
+        w.size(vocab);
+        float[] l = w.logits;
+        System.arraycopy(logits, offset, l, 0, vocab);
         if (s.repeatPenalty() != 1f) {
-            boolean[] seen = new boolean[l.length];
-            for (int i = Math.max(0, history.size() - s.repeatWindow()); i < history.size(); i++) {
-                int id = history.get(i);
-                if (id >= 0 && id < l.length && !seen[id]) {
+            int from = Math.max(0, historyLength - s.repeatWindow());
+            boolean[] seen = w.seen;
+            for (int i = from; i < historyLength; i++) {
+                int id = history[i];
+                if (id >= 0 && id < vocab && !seen[id]) {
                     seen[id] = true;
                     l[id] = l[id] > 0 ? l[id] / s.repeatPenalty() : l[id] * s.repeatPenalty();
                 }
             }
+            for (int i = from; i < historyLength; i++) if (history[i] >= 0 && history[i] < vocab) seen[history[i]] = false;
         }
-        if (s.temperature() == 0f) return argmax(l);
+        if (s.temperature() == 0f) return argmax(l, 0, vocab);
 
-        Integer[] order = new Integer[l.length];
-        for (int i = 0; i < l.length; i++) order[i] = i;
-        Arrays.sort(order, (a, b) -> Float.compare(l[b], l[a]));
-        int keep = s.topK() > 0 ? Math.min(s.topK(), l.length) : l.length;
+        int keep = s.topK() > 0 ? Math.min(s.topK(), vocab) : vocab;
+        long[] order = w.order;
+        sortBest(l, vocab, keep, order);
 
         // Probabilities at temperature 1 decide top-p and min-p, as llama.cpp does before temperature.
-        double[] p = softmax(l, order, keep, 1f);
+        double[] p = w.probs;
+        softmax(l, order, keep, 1f, p);
         if (s.topP() < 1f) {
             double cum = 0;
             for (int i = 0; i < keep; i++) {
@@ -49,29 +70,113 @@ public final class Sampler {
             while (n < keep && p[n] >= s.minP() * p[0]) n++;
             keep = n;
         }
-        double[] q = softmax(l, order, keep, s.temperature());
+        softmax(l, order, keep, s.temperature(), p);
         double r = random.nextDouble(), cum = 0;
         for (int i = 0; i < keep; i++) {
-            cum += q[i];
-            if (r < cum) return order[i];
+            cum += p[i];
+            if (r < cum) return token(order[i]);
         }
-        return order[keep - 1];
+        return token(order[keep - 1]);
     }
 
-    private static double[] softmax(float[] l, Integer[] order, int n, float temperature) {
-        double[] p = new double[n];
-        double max = l[order[0]] / temperature, sum = 0;
+    /**
+     * The {@code keep} best tokens, best first, into {@code order[0, keep)} as sort keys ({@link #key}): the order a
+     * stable sort by descending logit gives. All of them when {@code keep == vocab}, else a heap of the best keep.
+     */
+    private static void sortBest(float[] l, int vocab, int keep, long[] order) {
+        if (keep == vocab) {
+            for (int i = 0; i < vocab; i++) order[i] = key(l[i], i);
+            Arrays.sort(order, 0, vocab);
+            return;
+        }
+        // A max-heap of the keep smallest keys: its root is the worst token kept so far.
+        int size = 0;
+        for (int i = 0; i < vocab; i++) {
+            long k = key(l[i], i);
+            if (size < keep) {
+                int c = size++;
+                while (c > 0 && order[(c - 1) / 2] < k) { order[c] = order[(c - 1) / 2]; c = (c - 1) / 2; }
+                order[c] = k;
+            } else if (k < order[0]) {
+                siftDown(order, k, keep);
+            }
+        }
+        for (int end = keep - 1; end > 0; end--) {   // heapsort: the largest key goes last
+            long top = order[0];
+            siftDown(order, order[end], end);
+            order[end] = top;
+        }
+    }
+
+    /** Puts {@code k} at the root of the max-heap {@code h[0, size)} and sifts it down. */
+    private static void siftDown(long[] h, long k, int size) {
+        int c = 0;
+        while (true) {
+            int child = 2 * c + 1;
+            if (child >= size) break;
+            if (child + 1 < size && h[child + 1] > h[child]) child++;
+            if (h[child] <= k) break;
+            h[c] = h[child];
+            c = child;
+        }
+        h[c] = k;
+    }
+
+    /**
+     * A sort key for token {@code id}: ascending keys list logits in descending {@link Float#compare} order, ties
+     * by lower id. The float's bits are mapped to an int that orders as {@code Float.compare}, then inverted.
+     */
+    private static long key(float logit, int id) {
+        int bits = Float.floatToIntBits(logit);
+        int ascending = bits ^ ((bits >> 31) & 0x7fffffff);
+        return ((long) ~ascending << 32) | id;
+    }
+
+    private static int token(long key) {
+        return (int) key;
+    }
+
+    private static void softmax(float[] l, long[] order, int n, float temperature, double[] p) {
+        double max = l[token(order[0])] / temperature, sum = 0;
         for (int i = 0; i < n; i++) {
-            p[i] = Math.exp(l[order[i]] / temperature - max);
+            p[i] = Math.exp(l[token(order[i])] / temperature - max);
             sum += p[i];
         }
         for (int i = 0; i < n; i++) p[i] /= sum;
-        return p;
     }
 
     public static int argmax(float[] l) {
+        return argmax(l, 0, l.length);
+    }
+
+    /** The first index of the largest of {@code l[offset, offset + n)}, counted from offset. */
+    public static int argmax(float[] l, int offset, int n) {
         int best = 0;
-        for (int i = 1; i < l.length; i++) if (l[i] > l[best]) best = i;
+        for (int i = 1; i < n; i++) if (l[offset + i] > l[offset + best]) best = i;
         return best;
     }
+
+    /** Working arrays, per thread rather than per sampler: a server holds a sampler per sequence but samples on one thread. */
+    private static final class Work {
+        float[] logits = new float[0];
+        boolean[] seen = new boolean[0];   // all false between calls
+        long[] order = new long[0];
+        double[] probs = new double[0];
+        int[] history = new int[0];
+
+        void size(int vocab) {
+            if (logits.length >= vocab) return;
+            logits = new float[vocab];
+            seen = new boolean[vocab];
+            order = new long[vocab];
+            probs = new double[vocab];
+        }
+
+        int[] history(int n) {
+            if (history.length < n) history = new int[n];
+            return history;
+        }
+    }
+
+    private static final ThreadLocal<Work> WORK = ThreadLocal.withInitial(Work::new);
 }

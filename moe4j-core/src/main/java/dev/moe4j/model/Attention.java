@@ -55,27 +55,61 @@ public final class Attention {
 
         float[] att = Scratch.get(Scratch.ATT, n * qDim);
         java.util.Arrays.fill(att, 0, n * qDim, 0f);
-        int group = c.heads() / c.kvHeads();
-        float scale = (float) (1.0 / Math.sqrt(hd));
-        dev.moe4j.kernel.Parallel.forRange(n * c.heads(), (long) (start + n) * hd * 2, th -> {
-            int t = th / c.heads(), h = th % c.heads();
-            int kvh = h / group, len = start + t + 1;
-            int from = window > 0 ? Math.max(0, len - window) : 0;
-            float[] scores = Scratch.get(Scratch.SCORES, len - from + 1); // per worker thread
-            int qo = t * qDim + h * hd;
-            for (int j = from; j < len; j++) {
-                scores[j - from] = VectorOps.dot(q, qo, kCache, j * kvDim + kvh * hd, hd) * scale;
-            }
-            int used = len - from;
-            if (sinks != null) scores[used] = sinks[h];   // a logit with no value: it only takes probability mass
-            Activations.softmax(scores, 0, sinks != null ? used + 1 : used);
-            for (int j = from; j < len; j++) {
-                VectorOps.axpy(scores[j - from], vCache, j * kvDim + kvh * hd, att, qo, hd);
-            }
-        });
+        HeadJob job = HEAD_JOBS.get();
+        job.layer = this;
+        job.start = start;
+        job.q = q;
+        job.kCache = kCache;
+        job.vCache = vCache;
+        job.att = att;
+        try {
+            job.forRange(n * c.heads(), (long) (start + n) * hd * 2);
+        } finally {
+            job.forget();
+        }
         wo.matmul(att, n, out);
         if (bo != null) for (int t = 0; t < n; t++) for (int i = 0; i < bo.length; i++) out[t * bo.length + i] += bo[i];
     }
+
+    /** Attention of one (token, head) pair: scores against the cached keys, softmax, weighted sum of values. */
+    private void attendHead(int th, int start, float[] q, float[] kCache, float[] vCache, float[] att) {
+        int hd = c.headDim(), qDim = c.qDim(), kvDim = c.kvDim();
+        int t = th / c.heads(), h = th % c.heads();
+        int kvh = h / (c.heads() / c.kvHeads()), len = start + t + 1;
+        int from = window > 0 ? Math.max(0, len - window) : 0;
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        float[] scores = Scratch.get(Scratch.SCORES, len - from + 1); // per worker thread
+        int qo = t * qDim + h * hd;
+        for (int j = from; j < len; j++) {
+            scores[j - from] = VectorOps.dot(q, qo, kCache, j * kvDim + kvh * hd, hd) * scale;
+        }
+        int used = len - from;
+        if (sinks != null) scores[used] = sinks[h];   // a logit with no value: it only takes probability mass
+        Activations.softmax(scores, 0, sinks != null ? used + 1 : used);
+        for (int j = from; j < len; j++) {
+            VectorOps.axpy(scores[j - from], vCache, j * kvDim + kvh * hd, att, qo, hd);
+        }
+    }
+
+    /** The head loop of one forward call; one per calling thread, reused. */
+    private static final class HeadJob extends ParallelLoop {
+        Attention layer;
+        int start;
+        float[] q, kCache, vCache, att;
+
+        @Override
+        void item(int th) {
+            layer.attendHead(th, start, q, kCache, vCache, att);
+        }
+
+        /** Drops the references, so a finished sequence's cache is not kept alive by this thread's job. */
+        void forget() {
+            layer = null;
+            q = kCache = vCache = att = null;
+        }
+    }
+
+    private static final ThreadLocal<HeadJob> HEAD_JOBS = ThreadLocal.withInitial(HeadJob::new);
 
     private static void addBias(float[] x, float[] b, int n) {
         if (b == null) return;

@@ -4,10 +4,6 @@ import dev.moe4j.kernel.Activations;
 import dev.moe4j.moe.RoutingPlan;
 import dev.moe4j.util.Moe4jException;
 
-import java.util.Collections;
-import java.util.IdentityHashMap;
-import java.util.Set;
-
 /**
  * One decode step for several independent sequences at once (continuous batching). Each sequence keeps
  * its own {@link KvCache} and position, so attention runs per sequence; everything that only looks at
@@ -15,19 +11,27 @@ import java.util.Set;
  * that means tokens of different sequences that chose the same expert share one pass over its weights.
  *
  * <p>Gives the same logits as {@link MoeTransformer#forward} on each sequence alone. Not thread-safe:
- * like the transformer, drive it from one thread.
+ * like the transformer, drive it from one thread. Its working arrays are kept between steps, so a step
+ * that writes its logits into the caller's array allocates nothing once they have reached their size.
  */
 public final class BatchDecoder {
     /** Sees the routing plan of every MoE layer in a step, e.g. to count tokens per expert. */
     @FunctionalInterface
     public interface PlanListener {
+        /** The plan is refilled by the next layer call: read it here, do not keep it. */
         void onPlan(int layer, RoutingPlan plan);
     }
 
     private final MoeTransformer model;
+    // Working arrays of a step, grown to the largest batch seen.
+    private float[] x = new float[0], xn = new float[0], y = new float[0];
+    private final float[] row, rowOut;
+    private float[][][] ropeTables = new float[0][][];   // per sequence: {cos, sin} of its position
 
     public BatchDecoder(MoeTransformer model) {
         this.model = model;
+        this.row = new float[model.config().hidden()];
+        this.rowOut = new float[model.config().hidden()];
     }
 
     public float[] decode(int[] ids, KvCache[] caches) {
@@ -36,19 +40,23 @@ public final class BatchDecoder {
 
     /**
      * Appends {@code ids[i]} to sequence {@code i} (whose state is {@code caches[i]}) and returns the next-token
-     * logits of every sequence, {@code [ids.length, vocab]} row-major.
+     * logits of every sequence, {@code [ids.length, vocab]} row-major, in a new array.
      */
     public float[] decode(int[] ids, KvCache[] caches, PlanListener plans) {
+        return decode(ids, caches, plans, null);
+    }
+
+    /**
+     * As {@link #decode(int[], KvCache[], PlanListener)}, writing the logits into {@code out} when it holds at
+     * least {@code [ids.length, vocab]} (so a serving loop allocates no logits per step), else into a new array.
+     */
+    public float[] decode(int[] ids, KvCache[] caches, PlanListener plans, float[] out) {
         ModelConfig c = model.config();
         int b = ids.length, d = c.hidden();
         check(ids, caches, c);
-        float[] x = new float[b * d];
+        grow(b, d);
         for (int s = 0; s < b; s++) model.embedding().row(ids[s], x, s * d);
-
-        float[] xn = new float[b * d], y = new float[b * d];
-        float[] row = new float[d], rowOut = new float[d];
-        float[][][] ropeTables = new float[b][][];
-        for (int s = 0; s < b; s++) ropeTables[s] = model.rope().tables(caches[s].length(), 1);
+        for (int s = 0; s < b; s++) model.rope().tables(caches[s].length(), 1, ropeTables[s]);
         Block[] blocks = model.blocks();
         for (int l = 0; l < blocks.length; l++) {
             Block blk = blocks[l];
@@ -69,9 +77,22 @@ public final class BatchDecoder {
         }
         for (KvCache cache : caches) cache.advance(1);
         for (int s = 0; s < b; s++) Activations.rmsNorm(x, s * d, model.outputNorm(), c.normEps(), xn, s * d, d);
-        float[] logits = new float[b * c.vocabSize()];
+        float[] logits = out != null && out.length >= b * c.vocabSize() ? out : new float[b * c.vocabSize()];
         model.output().matmul(xn, b, logits);
         return logits;
+    }
+
+    private void grow(int b, int d) {
+        if (x.length < b * d) {
+            x = new float[b * d];
+            xn = new float[b * d];
+            y = new float[b * d];
+        }
+        if (ropeTables.length < b) {
+            float[][][] t = java.util.Arrays.copyOf(ropeTables, b);
+            for (int s = ropeTables.length; s < b; s++) t[s] = new float[2][];
+            ropeTables = t;
+        }
     }
 
     private static void check(int[] ids, KvCache[] caches, ModelConfig c) {
@@ -79,13 +100,15 @@ public final class BatchDecoder {
         if (ids.length != caches.length) {
             throw new IllegalArgumentException(ids.length + " tokens for " + caches.length + " caches: need one token per sequence");
         }
-        Set<KvCache> seen = Collections.newSetFromMap(new IdentityHashMap<>());
         for (int s = 0; s < ids.length; s++) {
             if (ids[s] < 0 || ids[s] >= c.vocabSize()) {
                 throw new Moe4jException("token id " + ids[s] + " is out of range [0, " + c.vocabSize() + ")");
             }
             KvCache cache = caches[s];
-            if (!seen.add(cache)) throw new IllegalArgumentException("sequence " + s + " shares its cache with another sequence");
+            // Pairwise, not a set: batches are small, and a set would be garbage on every step.
+            for (int other = 0; other < s; other++) {
+                if (caches[other] == cache) throw new IllegalArgumentException("sequence " + s + " shares its cache with another sequence");
+            }
             if (cache.length() >= cache.capacity()) {
                 throw new Moe4jException("sequence " + s + " is full: its cache holds " + cache.capacity() + " tokens");
             }

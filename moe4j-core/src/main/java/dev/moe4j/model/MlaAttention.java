@@ -1,7 +1,6 @@
 package dev.moe4j.model;
 
 import dev.moe4j.kernel.Activations;
-import dev.moe4j.kernel.Parallel;
 import dev.moe4j.kernel.Scratch;
 import dev.moe4j.kernel.VectorOps;
 import dev.moe4j.tensor.Matrix;
@@ -39,18 +38,19 @@ public final class MlaAttention {
      */
     public void forward(float[] xn, int n, int start, float[] cCache, float[] peCache, float[] out) {
         int qkHead = nope + ropeDim, qDim = heads * qkHead;
-        float[] q = new float[n * qDim];
+        // The scratch slots of ordinary attention, which never runs in a latent-attention block.
+        float[] q = Scratch.get(Scratch.Q, n * qDim);
         if (wq != null) {
             wq.matmul(xn, n, q);
         } else {
-            float[] qa = new float[n * wqa.rows()];
+            float[] qa = Scratch.get(Scratch.K, n * wqa.rows());
             wqa.matmul(xn, n, qa);
             for (int t = 0; t < n; t++) Activations.rmsNorm(qa, t * wqa.rows(), qaNorm, eps, qa, t * wqa.rows(), wqa.rows());
             wqb.matmul(qa, n, q);
         }
-        float[] kva = new float[n * (rank + ropeDim)];
+        float[] kva = Scratch.get(Scratch.V, n * (rank + ropeDim));
         wkva.matmul(xn, n, kva);
-        float[][] tables = rope.tables(start, n);
+        float[][] tables = rope.tables(start, n, ROPE_TABLES.get());
         for (int t = 0; t < n; t++) {
             int src = t * (rank + ropeDim), pos = start + t;
             Activations.rmsNorm(kva, src, kvaNorm, eps, cCache, pos * rank, rank);
@@ -59,34 +59,71 @@ public final class MlaAttention {
             for (int h = 0; h < heads; h++) rope.apply(q, t * qDim + h * qkHead + nope, tables, t);
         }
 
-        float scale = (float) (1.0 / Math.sqrt(qkHead));
-        float[] ctx = new float[n * heads * vDim];
-        Parallel.forRange(n * heads, (long) (start + n) * (rank + ropeDim) + (long) nope * rank * 2, th -> {
-            int t = th / heads, h = th % heads, len = start + t + 1;
-            int qo = t * qDim + h * qkHead;
-            // q_abs = W_kb(h)ᵀ q_nope: row i of head h's key block, weighted by q_nope[i]
-            float[] qAbs = Scratch.get(Scratch.LATENT_Q, rank), row = Scratch.get(Scratch.LATENT_ROW, rank);
-            java.util.Arrays.fill(qAbs, 0, rank, 0f);
-            for (int i = 0; i < nope; i++) {
-                wkvb.row(h * (nope + vDim) + i, row, 0);
-                VectorOps.axpy(q[qo + i], row, 0, qAbs, 0, rank);
-            }
-            float[] scores = Scratch.get(Scratch.SCORES, len);
-            for (int j = 0; j < len; j++) {
-                scores[j] = (VectorOps.dot(qAbs, 0, cCache, j * rank, rank) + VectorOps.dot(q, qo + nope, peCache, j * ropeDim, ropeDim)) * scale;
-            }
-            Activations.softmax(scores, 0, len);
-            float[] latent = Scratch.get(Scratch.LATENT_SUM, rank);
-            java.util.Arrays.fill(latent, 0, rank, 0f);
-            for (int j = 0; j < len; j++) {
-                VectorOps.axpy(scores[j], cCache, j * rank, latent, 0, rank);
-            }
-            // v = W_vb(h) · Σ p c
-            for (int i = 0; i < vDim; i++) {
-                wkvb.row(h * (nope + vDim) + nope + i, row, 0);
-                ctx[(t * heads + h) * vDim + i] = VectorOps.dot(row, 0, latent, 0, rank);
-            }
-        });
+        float[] ctx = Scratch.get(Scratch.ATT, n * heads * vDim);
+        HeadJob job = HEAD_JOBS.get();
+        job.layer = this;
+        job.start = start;
+        job.q = q;
+        job.cCache = cCache;
+        job.peCache = peCache;
+        job.ctx = ctx;
+        try {
+            job.forRange(n * heads, (long) (start + n) * (rank + ropeDim) + (long) nope * rank * 2);
+        } finally {
+            job.forget();
+        }
         wo.matmul(ctx, n, out);
     }
+
+    /** Attention of one (token, head) pair in the absorbed form, writing that head's context row. */
+    private void attendHead(int th, int start, float[] q, float[] cCache, float[] peCache, float[] ctx) {
+        int qkHead = nope + ropeDim, qDim = heads * qkHead;
+        float scale = (float) (1.0 / Math.sqrt(qkHead));
+        int t = th / heads, h = th % heads, len = start + t + 1;
+        int qo = t * qDim + h * qkHead;
+        // q_abs = W_kb(h)ᵀ q_nope: row i of head h's key block, weighted by q_nope[i]
+        float[] qAbs = Scratch.get(Scratch.LATENT_Q, rank), row = Scratch.get(Scratch.LATENT_ROW, rank);
+        java.util.Arrays.fill(qAbs, 0, rank, 0f);
+        for (int i = 0; i < nope; i++) {
+            wkvb.row(h * (nope + vDim) + i, row, 0);
+            VectorOps.axpy(q[qo + i], row, 0, qAbs, 0, rank);
+        }
+        float[] scores = Scratch.get(Scratch.SCORES, len);
+        for (int j = 0; j < len; j++) {
+            scores[j] = (VectorOps.dot(qAbs, 0, cCache, j * rank, rank) + VectorOps.dot(q, qo + nope, peCache, j * ropeDim, ropeDim)) * scale;
+        }
+        Activations.softmax(scores, 0, len);
+        float[] latent = Scratch.get(Scratch.LATENT_SUM, rank);
+        java.util.Arrays.fill(latent, 0, rank, 0f);
+        for (int j = 0; j < len; j++) {
+            VectorOps.axpy(scores[j], cCache, j * rank, latent, 0, rank);
+        }
+        // v = W_vb(h) · Σ p c
+        for (int i = 0; i < vDim; i++) {
+            wkvb.row(h * (nope + vDim) + nope + i, row, 0);
+            ctx[(t * heads + h) * vDim + i] = VectorOps.dot(row, 0, latent, 0, rank);
+        }
+    }
+
+    /** The head loop of one forward call; one per calling thread, reused. */
+    private static final class HeadJob extends ParallelLoop {
+        MlaAttention layer;
+        int start;
+        float[] q, cCache, peCache, ctx;
+
+        @Override
+        void item(int th) {
+            layer.attendHead(th, start, q, cCache, peCache, ctx);
+        }
+
+        /** Drops the references, so a finished sequence's cache is not kept alive by this thread's job. */
+        void forget() {
+            layer = null;
+            q = cCache = peCache = ctx = null;
+        }
+    }
+
+    private static final ThreadLocal<HeadJob> HEAD_JOBS = ThreadLocal.withInitial(HeadJob::new);
+    // This thread's rotary tables for the latent keys (the transformer's own tables are for ordinary attention).
+    private static final ThreadLocal<float[][]> ROPE_TABLES = ThreadLocal.withInitial(() -> new float[2][]);
 }

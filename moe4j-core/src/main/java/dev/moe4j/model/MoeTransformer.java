@@ -16,6 +16,8 @@ public final class MoeTransformer {
     private final float[] outputNorm;
     private final Matrix output;      // [vocab, hidden]
     private final Rope rope;
+    // This thread's rotary tables, refilled by every forward call.
+    private static final ThreadLocal<float[][]> ROPE_TABLES = ThreadLocal.withInitial(() -> new float[2][]);
 
     public MoeTransformer(ModelConfig config, Matrix embedding, Block[] blocks, float[] outputNorm, Matrix output) {
         this.config = config;
@@ -71,7 +73,7 @@ public final class MoeTransformer {
             }
             embedding.row(ids[t], x, t * d);
         }
-        float[][] ropeTables = rope.tables(start, n);
+        float[][] ropeTables = rope.tables(start, n, ROPE_TABLES.get());
         float[] xn = Scratch.get(Scratch.XN, n * d), y = Scratch.get(Scratch.Y, n * d);
         for (int l = 0; l < blocks.length; l++) {
             Block b = blocks[l];

@@ -15,8 +15,20 @@ public final class Rope {
 
     /** cos/sin tables for positions [start, start+n): {@code [n, dim/2]} each. */
     public float[][] tables(int start, int n) {
+        return tables(start, n, new float[2][]);
+    }
+
+    /**
+     * As {@link #tables(int, int)}, written into {@code into = {cos, sin}}, whose arrays are replaced only when
+     * missing or too small (so a decode loop that keeps its tables allocates none); returns {@code into}.
+     */
+    public float[][] tables(int start, int n, float[][] into) {
         int half = dim / 2;
-        float[] cos = new float[n * half], sin = new float[n * half];
+        if (into[0] == null || into[0].length < n * half) {
+            into[0] = new float[n * half];
+            into[1] = new float[n * half];
+        }
+        float[] cos = into[0], sin = into[1];
         for (int t = 0; t < n; t++) {
             for (int i = 0; i < half; i++) {
                 double a = (start + t) * invFreq[i];
@@ -24,7 +36,7 @@ public final class Rope {
                 sin[t * half + i] = (float) Math.sin(a);
             }
         }
-        return new float[][] {cos, sin};
+        return into;
     }
 
     /** Rotates one head's vector {@code v[off .. off+dim)} in place with row t of the tables. */

@@ -4,6 +4,8 @@ package dev.moe4j.moe;
  * Wraps a strategy with an expert capacity {@code C = ceil(k · factor · T / N)}: entries past an expert's
  * capacity are dropped (the token keeps only its residual for that slot). First choices of all tokens are
  * served before any second choice (GShard's priority), earlier tokens before later ones.
+ *
+ * <p>For training and experiments, not the decode loop: it allocates its statistics on every call.
  */
 public record CapacityLimit(RoutingStrategy inner, double factor) implements RoutingStrategy {
 
@@ -12,16 +14,14 @@ public record CapacityLimit(RoutingStrategy inner, double factor) implements Rou
     }
 
     @Override
-    public RoutingPlan plan(float[] logits, int tokens, int experts) {
-        RoutingPlan p = inner.plan(logits, tokens, experts);
-        int k = p.topK();
-        int[] chosen = new int[tokens * k];
-        float[] weights = new float[tokens * k];
-        for (int t = 0; t < tokens; t++) for (int j = 0; j < k; j++) { chosen[t * k + j] = p.expert(t, j); weights[t * k + j] = p.weight(t, j); }
+    public void plan(float[] logits, int tokens, int experts, RoutingPlan plan) {
+        inner.plan(logits, tokens, experts, plan);
+        int k = plan.topK();
+        int[] chosen = plan.chosenSlots();
         int dropped = keepWithinCapacity(chosen, tokens, k, experts, capacity(k, factor, tokens, experts));
         int[] loads = new int[experts];
-        for (int e : chosen) if (e >= 0) loads[e]++;
-        return new RoutingPlan(tokens, k, experts, chosen, weights, new RoutingStats(loads, dropped, Double.NaN, Double.NaN));
+        for (int i = 0; i < tokens * k; i++) if (chosen[i] >= 0) loads[chosen[i]]++;
+        plan.index(new RoutingStats(loads, dropped, Double.NaN, Double.NaN), true);
     }
 
     /** Marks entries past capacity with -1 in place (slot-major priority); returns how many were dropped. */

@@ -4,7 +4,7 @@ package dev.moe4j.moe;
  * Expert-choice routing (Zhou et al. 2022): each expert takes the {@code C = ceil(T · factor / N)} tokens with the
  * highest softmax score for it, weighted by that score. A token may get any number of experts, so the plan has
  * one slot per expert (empty slots are -1). A token's routing depends on the other tokens of the batch,
- * later ones included, so this strategy is for non-causal use only.
+ * later ones included, so this strategy is for non-causal use only (it allocates its working arrays per call).
  */
 public record ExpertChoice(double factor) implements RoutingStrategy {
 
@@ -13,13 +13,15 @@ public record ExpertChoice(double factor) implements RoutingStrategy {
     }
 
     @Override
-    public RoutingPlan plan(float[] logits, int tokens, int experts) {
+    public void plan(float[] logits, int tokens, int experts, RoutingPlan plan) {
         float[] p = logits.clone();
         for (int t = 0; t < tokens; t++) dev.moe4j.kernel.Activations.softmax(p, t * experts, experts);
         int c = capacity(factor, tokens, experts);
-        int[] chosen = new int[tokens * experts];
-        float[] weights = new float[tokens * experts];
-        java.util.Arrays.fill(chosen, -1);
+        plan.reset(tokens, experts, experts);
+        int[] chosen = plan.chosenSlots();
+        float[] weights = plan.slotWeights();
+        java.util.Arrays.fill(chosen, 0, tokens * experts, -1);
+        java.util.Arrays.fill(weights, 0, tokens * experts, 0f);
         float[] column = new float[tokens];
         int[] top = new int[c];
         int[] loads = new int[experts];
@@ -32,6 +34,6 @@ public record ExpertChoice(double factor) implements RoutingStrategy {
             }
             loads[e] = c;
         }
-        return new RoutingPlan(tokens, experts, experts, chosen, weights, new RoutingStats(loads, 0, Double.NaN, Double.NaN));
+        plan.index(new RoutingStats(loads, 0, Double.NaN, Double.NaN), true);
     }
 }

@@ -18,42 +18,46 @@ public record GroupLimitedSigmoidTopK(int k, float[] bias, int groups, int group
     }
 
     @Override
-    public RoutingPlan plan(float[] logits, int tokens, int experts) {
+    public void plan(float[] logits, int tokens, int experts, RoutingPlan plan) {
         if (experts % groups != 0) throw new IllegalArgumentException(experts + " experts do not split into " + groups + " groups");
         int perGroup = experts / groups;
-        int[] chosen = new int[tokens * k];
-        float[] weights = new float[tokens * k];
-        float[] s = new float[experts], choice = new float[experts], groupScore = new float[groups];
-        int[] keptGroups = new int[groupsKept];
+        plan.reset(tokens, k, experts);
+        int[] chosen = plan.chosenSlots();
+        float[] weights = plan.slotWeights();
+        // One working array: s = scores [0, E), choice = biased scores [E, 2E), group scores [2E, 2E + groups).
+        float[] work = plan.floatWork(2 * experts + groups);
+        int s = 0, choice = experts, groupScore = 2 * experts;
+        int[] keptGroups = plan.intWork(groupsKept);
         for (int t = 0; t < tokens; t++) {
             for (int e = 0; e < experts; e++) {
-                s[e] = (float) (1.0 / (1.0 + Math.exp(-logits[t * experts + e])));
-                choice[e] = s[e] + (bias == null ? 0f : bias[e]);
+                work[s + e] = (float) (1.0 / (1.0 + Math.exp(-logits[t * experts + e])));
+                work[choice + e] = work[s + e] + (bias == null ? 0f : bias[e]);
             }
             if (groupsKept < groups) {
                 for (int g = 0; g < groups; g++) {
                     float best = Float.NEGATIVE_INFINITY, second = Float.NEGATIVE_INFINITY;
                     for (int e = g * perGroup; e < (g + 1) * perGroup; e++) {
-                        if (choice[e] > best) { second = best; best = choice[e]; }
-                        else if (choice[e] > second) second = choice[e];
+                        float c = work[choice + e];
+                        if (c > best) { second = best; best = c; }
+                        else if (c > second) second = c;
                     }
-                    groupScore[g] = perGroup == 1 ? best : best + second;
+                    work[groupScore + g] = perGroup == 1 ? best : best + second;
                 }
-                RoutingStrategy.topK(groupScore, 0, groups, groupsKept, keptGroups, 0);
+                RoutingStrategy.topK(work, groupScore, groups, groupsKept, keptGroups, 0);
                 for (int g = 0; g < groups; g++) {
                     boolean kept = false;
-                    for (int kg : keptGroups) kept |= kg == g;
-                    if (!kept) for (int e = g * perGroup; e < (g + 1) * perGroup; e++) choice[e] = 0f;
+                    for (int i = 0; i < groupsKept; i++) kept |= keptGroups[i] == g;
+                    if (!kept) for (int e = g * perGroup; e < (g + 1) * perGroup; e++) work[choice + e] = 0f;
                 }
             }
-            RoutingStrategy.topK(choice, 0, experts, k, chosen, t * k);
+            RoutingStrategy.topK(work, choice, experts, k, chosen, t * k);
             double sum = 0;
-            for (int j = 0; j < k; j++) sum += s[chosen[t * k + j]];
+            for (int j = 0; j < k; j++) sum += work[s + chosen[t * k + j]];
             for (int j = 0; j < k; j++) {
-                double w = s[chosen[t * k + j]];
+                double w = work[s + chosen[t * k + j]];
                 weights[t * k + j] = (float) ((renormalize ? w / (sum + 1e-20) : w) * scale);
             }
         }
-        return new RoutingPlan(tokens, k, experts, chosen, weights);
+        plan.index(null, false);
     }
 }

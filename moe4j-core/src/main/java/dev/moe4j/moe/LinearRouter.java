@@ -16,12 +16,12 @@ public final class LinearRouter implements Router {
     }
 
     @Override
-    public RoutingPlan route(float[] hidden, int tokens) {
+    public void route(float[] hidden, int tokens, RoutingPlan plan) {
         int e = weight.rows();
         float[] logits = Scratch.get(Scratch.ROUTER, tokens * e);   // strategies read it, never keep it
         weight.matmul(hidden, tokens, logits);
         if (bias != null) for (int t = 0; t < tokens; t++) for (int i = 0; i < e; i++) logits[t * e + i] += bias[i];
-        return strategy.plan(logits, tokens, e);
+        strategy.plan(logits, tokens, e, plan);
     }
 
     @Override

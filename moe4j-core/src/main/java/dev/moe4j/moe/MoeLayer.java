@@ -10,7 +10,9 @@ public final class MoeLayer {
     private final Router router;
     private final ExpertBank experts;
     private final SharedExpert shared; // may be null
-    private RoutingPlan lastPlan;
+    // Each thread refills its own plan, so decoding allocates none and concurrent forwards (over separate caches) stay safe.
+    private final ThreadLocal<RoutingPlan> plans = ThreadLocal.withInitial(RoutingPlan::new);
+    private volatile RoutingPlan lastPlan;
 
     public MoeLayer(Router router, ExpertBank experts, SharedExpert shared) {
         if (router.experts() != experts.experts()) {
@@ -21,10 +23,14 @@ public final class MoeLayer {
         this.shared = shared;
     }
 
-    /** out[tokens, dim] = MoE(x[tokens, dim]); returns the plan used. */
+    /**
+     * out[tokens, dim] = MoE(x[tokens, dim]); returns the plan used, which this layer refills on the calling
+     * thread's next forward call.
+     */
     public RoutingPlan forward(float[] x, int tokens, float[] out) {
         int dim = experts.inputDim();
-        RoutingPlan plan = router.route(x, tokens);
+        RoutingPlan plan = plans.get();
+        router.route(x, tokens, plan);
         if (tokens == 1 && experts instanceof SwiGluExperts s) {
             // Decode: only the k chosen experts, all in two parallel dispatches.
             s.forwardChosen(plan, x, out);
@@ -56,6 +62,6 @@ public final class MoeLayer {
     public ExpertBank experts() { return experts; }
     public SharedExpert shared() { return shared; }
 
-    /** The plan of the most recent forward call (for statistics), or null. */
+    /** The plan of the most recent forward call (for statistics; refilled by the next call), or null. */
     public RoutingPlan lastPlan() { return lastPlan; }
 }

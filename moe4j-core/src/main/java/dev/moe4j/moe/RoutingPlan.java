@@ -4,18 +4,27 @@ package dev.moe4j.moe;
  * What a router decided for a batch of tokens: for every token its k chosen experts and their weights,
  * and for every expert its bin of (token, slot) pairs so that each expert can run once over its rows.
  *
- * <p>Immutable by convention: the arrays are owned by the plan and never written after construction.
+ * <p>A plan is refillable: {@link RoutingStrategy}s write into one the caller owns, reusing its arrays, so a
+ * decode loop that keeps its plans allocates none. A plan handed out by {@link MoeLayer#forward} is therefore
+ * only valid until that layer's next forward call on the same thread; copy what must outlive it.
  */
 public final class RoutingPlan {
-    private final int tokens;
-    private final int k;
-    private final int experts;
-    private final int[] chosen;       // [tokens * k] expert ids
-    private final float[] weights;    // [tokens * k] combine weights
-    private final int[] binOffsets;   // [experts + 1]
-    private final int[] binEntries;   // [tokens * k] indices into chosen/weights (token * k + slot), grouped by expert
-    private final RoutingStats stats; // null when the strategy computed none
+    private int tokens;
+    private int k;
+    private int experts;
+    private int[] chosen = new int[0];       // [tokens * k] expert ids (grow-only, may be longer)
+    private float[] weights = new float[0];  // [tokens * k] combine weights
+    private int[] binOffsets = new int[1];   // [experts + 1]
+    private int[] binEntries = new int[0];   // indices into chosen/weights (token * k + slot), grouped by expert
+    private int[] binCursor = new int[0];    // [experts] fill position of each bin while indexing
+    private float[] floatWork = new float[0];
+    private int[] intWork = new int[0];
+    private RoutingStats stats;              // null when the strategy computed none
 
+    /** An empty plan, for a {@link RoutingStrategy} to fill (and refill). */
+    public RoutingPlan() {}
+
+    /** A plan over the caller's arrays, which it keeps (no copy). Every slot must name an expert. */
     public RoutingPlan(int tokens, int k, int experts, int[] chosen, float[] weights) {
         this(tokens, k, experts, chosen, weights, null, false);
     }
@@ -29,7 +38,6 @@ public final class RoutingPlan {
     }
 
     private RoutingPlan(int tokens, int k, int experts, int[] chosen, float[] weights, RoutingStats stats, boolean allowEmpty) {
-        this.stats = stats;
         if (chosen.length != tokens * k || weights.length != tokens * k) {
             throw new IllegalArgumentException("plan arrays must hold tokens*k = " + tokens * k + " entries");
         }
@@ -38,16 +46,72 @@ public final class RoutingPlan {
         this.experts = experts;
         this.chosen = chosen;
         this.weights = weights;
-        this.binOffsets = new int[experts + 1];
-        for (int e : chosen) {
+        index(stats, allowEmpty);
+    }
+
+    /**
+     * Starts refilling this plan for {@code tokens × k} slots over {@code experts} experts (the previous contents
+     * are lost); fill every slot with {@link #set}, then call {@link #index}.
+     */
+    public void reset(int tokens, int k, int experts) {
+        int slots = tokens * k;
+        if (chosen.length < slots) {
+            chosen = new int[slots];
+            weights = new float[slots];
+        }
+        this.tokens = tokens;
+        this.k = k;
+        this.experts = experts;
+        this.stats = null;
+    }
+
+    /** Routes slot {@code slot} of {@code token} to {@code expert} ({@code -1}: empty) with a combine weight. */
+    public void set(int token, int slot, int expert, float weight) {
+        chosen[token * k + slot] = expert;
+        weights[token * k + slot] = weight;
+    }
+
+    /**
+     * Sorts the filled slots into the experts' bins and attaches the statistics.
+     *
+     * @param allowEmpty whether expert id {@code -1} may mark an empty slot; otherwise it is an error
+     */
+    public void index(RoutingStats stats, boolean allowEmpty) {
+        this.stats = stats;
+        int slots = tokens * k;
+        if (binOffsets.length < experts + 1) {
+            binOffsets = new int[experts + 1];
+            binCursor = new int[experts];
+        }
+        java.util.Arrays.fill(binOffsets, 0, experts + 1, 0);
+        for (int i = 0; i < slots; i++) {
+            int e = chosen[i];
             if (e == -1 && allowEmpty) continue;
             if (e < 0 || e >= experts) throw new IllegalArgumentException("expert id " + e + " out of range [0, " + experts + ")");
             binOffsets[e + 1]++;
         }
         for (int e = 0; e < experts; e++) binOffsets[e + 1] += binOffsets[e];
-        this.binEntries = new int[binOffsets[experts]];
-        int[] fill = binOffsets.clone();
-        for (int i = 0; i < chosen.length; i++) if (chosen[i] >= 0) binEntries[fill[chosen[i]]++] = i;
+        if (binEntries.length < binOffsets[experts]) binEntries = new int[Math.max(binOffsets[experts], slots)];
+        System.arraycopy(binOffsets, 0, binCursor, 0, experts);
+        for (int i = 0; i < slots; i++) if (chosen[i] >= 0) binEntries[binCursor[chosen[i]]++] = i;
+    }
+
+    /** The slots' expert ids {@code [token * k + slot]}, for strategies that fill them in bulk (longer than tokens × k). */
+    int[] chosenSlots() { return chosen; }
+
+    /** The slots' combine weights, as {@link #chosenSlots}. */
+    float[] slotWeights() { return weights; }
+
+    /** Working space of at least n floats for a strategy's intermediate scores, reused with the plan. */
+    float[] floatWork(int n) {
+        if (floatWork.length < n) floatWork = new float[n];
+        return floatWork;
+    }
+
+    /** Working space of at least n ints, as {@link #floatWork}. */
+    int[] intWork(int n) {
+        if (intWork.length < n) intWork = new int[n];
+        return intWork;
     }
 
     public int tokens() { return tokens; }
@@ -72,7 +136,7 @@ public final class RoutingPlan {
     /** Statistics the strategy computed (loads, drops, auxiliary losses), or null. */
     public RoutingStats stats() { return stats; }
 
-    /** Tokens per expert, for load statistics. */
+    /** Tokens per expert, for load statistics (a new array; {@link #load} allocates nothing). */
     public int[] loads() {
         int[] l = new int[experts];
         for (int e = 0; e < experts; e++) l[e] = load(e);

@@ -5,7 +5,18 @@ package dev.moe4j.moe;
  * reused buffer longer than {@code tokens * experts}: read it, do not keep it.
  */
 public interface RoutingStrategy {
-    RoutingPlan plan(float[] logits, int tokens, int experts);
+    /**
+     * Refills {@code plan} with the routing of these logits ({@link RoutingPlan#reset}, the slots,
+     * {@link RoutingPlan#index}), reusing its arrays, so that routing one token after another allocates nothing.
+     */
+    void plan(float[] logits, int tokens, int experts, RoutingPlan plan);
+
+    /** The routing of these logits in a new plan. */
+    default RoutingPlan plan(float[] logits, int tokens, int experts) {
+        RoutingPlan plan = new RoutingPlan();
+        plan(logits, tokens, experts, plan);
+        return plan;
+    }
 
     /** Indices of the k largest values of {@code v[off .. off+n)}, best first; ties go to the lower index. */
     static void topK(float[] v, int off, int n, int k, int[] out, int outOff) {

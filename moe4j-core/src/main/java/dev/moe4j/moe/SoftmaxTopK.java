@@ -7,10 +7,11 @@ package dev.moe4j.moe;
 public record SoftmaxTopK(int k, boolean renormalize) implements RoutingStrategy {
 
     @Override
-    public RoutingPlan plan(float[] logits, int tokens, int experts) {
-        int[] chosen = new int[tokens * k];
-        float[] weights = new float[tokens * k];
-        float[] probs = new float[experts];
+    public void plan(float[] logits, int tokens, int experts, RoutingPlan plan) {
+        plan.reset(tokens, k, experts);
+        int[] chosen = plan.chosenSlots();
+        float[] weights = plan.slotWeights();
+        float[] probs = plan.floatWork(experts);
         for (int t = 0; t < tokens; t++) {
             int off = t * experts;
             float max = Float.NEGATIVE_INFINITY;
@@ -29,6 +30,6 @@ public record SoftmaxTopK(int k, boolean renormalize) implements RoutingStrategy
                 weights[t * k + s] = renormalize ? (float) (p / kept) : p;
             }
         }
-        return new RoutingPlan(tokens, k, experts, chosen, weights);
+        plan.index(null, false);
     }
 }

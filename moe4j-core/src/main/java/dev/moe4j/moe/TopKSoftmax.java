@@ -4,9 +4,10 @@ package dev.moe4j.moe;
 public record TopKSoftmax(int k) implements RoutingStrategy {
 
     @Override
-    public RoutingPlan plan(float[] logits, int tokens, int experts) {
-        int[] chosen = new int[tokens * k];
-        float[] weights = new float[tokens * k];
+    public void plan(float[] logits, int tokens, int experts, RoutingPlan plan) {
+        plan.reset(tokens, k, experts);
+        int[] chosen = plan.chosenSlots();
+        float[] weights = plan.slotWeights();
         for (int t = 0; t < tokens; t++) {
             RoutingStrategy.topK(logits, t * experts, experts, k, chosen, t * k);
             float max = logits[t * experts + chosen[t * k]];
@@ -16,6 +17,6 @@ public record TopKSoftmax(int k) implements RoutingStrategy {
                 weights[t * k + j] = (float) (Math.exp(logits[t * experts + chosen[t * k + j]] - max) / sum);
             }
         }
-        return new RoutingPlan(tokens, k, experts, chosen, weights);
+        plan.index(null, false);
     }
 }

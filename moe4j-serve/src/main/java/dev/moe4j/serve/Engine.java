@@ -12,7 +12,6 @@ import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -46,6 +45,13 @@ public final class Engine implements AutoCloseable {
     private final int prefillChunk;
     private final Thread thread;
     private volatile boolean running = true;
+    // A decode step's inputs and logits, kept between steps so that steady decoding allocates none of them.
+    private final BatchDecoder.PlanListener countRouted;
+    private int[] stepIds = new int[0];
+    private KvCache[] stepCaches = new KvCache[0];
+    private Slot[] stepSlots = new Slot[0];
+    private float[] stepLogits = new float[0];
+    private static final int[] NO_HISTORY = {};
 
     /** A sequence being decoded: its cache, sampler and text state. Touched only by the engine thread. */
     private static final class Slot {
@@ -54,6 +60,7 @@ public final class Engine implements AutoCloseable {
         final Sampler sampler;
         final TokenDecoder text;
         final StopMatcher stop;
+        final int[] stopTokens;   // seq.stopTokens unboxed, so checking a token allocates nothing
         int generated, last;
 
         Slot(Sequence seq, KvCache cache, TokenDecoder text) {
@@ -62,6 +69,12 @@ public final class Engine implements AutoCloseable {
             this.sampler = new Sampler(seq.sampling);
             this.text = text;
             this.stop = new StopMatcher(seq.stopStrings);
+            this.stopTokens = seq.stopTokens.stream().mapToInt(Integer::intValue).toArray();
+        }
+
+        boolean isStopToken(int token) {
+            for (int t : stopTokens) if (t == token) return true;
+            return false;
         }
     }
 
@@ -82,6 +95,7 @@ public final class Engine implements AutoCloseable {
         this.transformer = model.transformer();
         this.decoder = new BatchDecoder(transformer);
         this.metrics = metrics;
+        this.countRouted = metrics::routed;
         this.maxConcurrent = maxConcurrent;
         this.maxQueue = maxQueue;
         this.stepPauseMillis = stepPauseMillis;
@@ -185,28 +199,36 @@ public final class Engine implements AutoCloseable {
     }
 
     private void step() {
-        for (Iterator<Slot> it = active.iterator(); it.hasNext(); ) {
-            Slot s = it.next();
-            if (s.seq.cancelled()) {
-                it.remove();
+        for (int i = active.size() - 1; i >= 0; i--) {
+            if (active.get(i).seq.cancelled()) {
+                active.remove(i);
                 admitted.decrementAndGet();
                 metrics.cancelled();
             }
         }
         if (active.isEmpty()) return;
         int b = active.size(), vocab = transformer.config().vocabSize();
-        int[] ids = new int[b];
-        KvCache[] caches = new KvCache[b];
-        for (int i = 0; i < b; i++) {
-            ids[i] = active.get(i).last;
-            caches[i] = active.get(i).cache;
+        if (stepIds.length != b) {   // the decoder takes exactly one id and one cache per sequence
+            stepIds = new int[b];
+            stepCaches = new KvCache[b];
         }
-        long t0 = System.nanoTime();
-        float[] logits = decoder.decode(ids, caches, metrics::routed);
-        metrics.decodeStep(b, System.nanoTime() - t0);
-        List<Slot> batch = new ArrayList<>(active);
+        if (stepSlots.length < b) stepSlots = new Slot[b];
+        if (stepLogits.length < b * vocab) stepLogits = new float[b * vocab];
         for (int i = 0; i < b; i++) {
-            accept(batch.get(i), batch.get(i).sampler.sample(Arrays.copyOfRange(logits, i * vocab, (i + 1) * vocab), List.of()));
+            Slot s = active.get(i);
+            stepSlots[i] = s;   // accept() may remove a slot from active
+            stepIds[i] = s.last;
+            stepCaches[i] = s.cache;
+        }
+        try {
+            long t0 = System.nanoTime();
+            float[] logits = decoder.decode(stepIds, stepCaches, countRouted, stepLogits);
+            metrics.decodeStep(b, System.nanoTime() - t0);
+            for (int i = 0; i < b; i++) accept(stepSlots[i], stepSlots[i].sampler.sample(logits, i * vocab, vocab, NO_HISTORY, 0));
+        } finally {
+            // Finished sequences' caches must not stay reachable from here.
+            Arrays.fill(stepSlots, 0, b, null);
+            Arrays.fill(stepCaches, 0, b, null);
         }
     }
 
@@ -214,7 +236,7 @@ public final class Engine implements AutoCloseable {
     private void accept(Slot s, int token) {
         s.generated++;
         metrics.generated(1);
-        if (s.seq.stopTokens.contains(token)) {
+        if (s.isStopToken(token)) {
             finish(s, "stop");
             return;
         }
