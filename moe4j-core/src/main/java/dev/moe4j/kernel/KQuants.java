@@ -151,8 +151,8 @@ final class KQuants {
 
     /**
      * Needs byte species B with L lanes, L dividing 16. Sub-block j contributes
-     * d*sc_j*sum(q*x) - dmin*m_j*sum(x): per sub-block the loop only multiply-adds the raw nibbles and sums x,
-     * and the scales are applied once per sub-block, into per-super-block accumulators scaled by d and dmin.
+     * d*sc_j*sum(q*x) - dmin*m_j*sum(x): the loop only multiply-adds the raw nibbles and sums x, and the scales
+     * are applied once per sub-block.
      */
     static float dotQ4_K(MemorySegment seg, long off, float[] x, int xOff, int n) {
         if (!vectorised()) return ScalarKernels.dot(DType.Q4_K, seg, off, x, xOff, n);
@@ -160,26 +160,49 @@ final class KQuants {
         for (int b = 0; b < n / 256; b++) {
             long blk = off + 144L * b;
             int dd = seg.get(INT, blk), u0 = seg.get(INT, blk + 4), u1 = seg.get(INT, blk + 8), u2 = seg.get(INT, blk + 12);
-            int sc03 = u0 & LOW6, sc47 = q4kScales47(u0, u2), m03 = u1 & LOW6, m47 = q4kMins47(u1, u2);
-            // Even and odd sub-blocks (low and high nibbles) in separate accumulators: shorter dependency chains.
+            // Byte j of sc / m: scale / min of sub-block j.
+            long sc = (u0 & LOW6) & 0xFFFFFFFFL | (long) q4kScales47(u0, u2) << 32;
+            long m = (u1 & LOW6) & 0xFFFFFFFFL | (long) q4kMins47(u1, u2) << 32;
             FloatVector qa = FloatVector.zero(F), qb = FloatVector.zero(F), ma = FloatVector.zero(F), mb = FloatVector.zero(F);
-            for (int c = 0; c < 4; c++) {
-                int sc = c < 2 ? sc03 : sc47, m = c < 2 ? m03 : m47, sh = 16 * (c & 1);
+            // Two 64-value chunks (sub-blocks 2c..2c+3) per step. Within a chunk the first vector is written out
+            // and the rest (one more when L = 16) looped over: C2 then sees no 2-trip inner loop, whose
+            // range-check set-up cost more than its arithmetic. Vector API calls only: helpers of our own
+            // would hit C2's inlining node cutoff and box the vectors.
+            for (int c = 0; c < 4; c += 2) {
+                int sc4 = (int) (sc >>> 16 * c), m4 = (int) (m >>> 16 * c);
                 int xo = xOff + 256 * b + 64 * c;
                 long qs = blk + 16 + 32 * c;
-                FloatVector s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), x1 = FloatVector.zero(F), x2 = FloatVector.zero(F);
-                for (int l = 0; l < 32; l += L) {
-                    ByteVector q = ByteVector.fromMemorySegment(B, seg, qs + l, LE);
+                ByteVector q = ByteVector.fromMemorySegment(B, seg, qs, LE);
+                FloatVector x1 = FloatVector.fromArray(F, x, xo), x2 = FloatVector.fromArray(F, x, xo + 32);
+                FloatVector s1 = ((FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).mul(x1);
+                FloatVector s2 = ((FloatVector) q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                        .and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).mul(x2);
+                q = ByteVector.fromMemorySegment(B, seg, qs + 32, LE);
+                FloatVector x3 = FloatVector.fromArray(F, x, xo + 64), x4 = FloatVector.fromArray(F, x, xo + 96);
+                FloatVector s3 = ((FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).mul(x3);
+                FloatVector s4 = ((FloatVector) q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                        .and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).mul(x4);
+                for (int l = L; l < 32; l += L) {
+                    q = ByteVector.fromMemorySegment(B, seg, qs + l, LE);
                     FloatVector xa = FloatVector.fromArray(F, x, xo + l), xb = FloatVector.fromArray(F, x, xo + 32 + l);
-                    s1 = lowNibbles(q).fma(xa, s1);
-                    s2 = highNibbles(q).fma(xb, s2);
+                    s1 = ((FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(xa, s1);
+                    s2 = ((FloatVector) q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                            .and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(xb, s2);
                     x1 = x1.add(xa);
                     x2 = x2.add(xb);
+                    q = ByteVector.fromMemorySegment(B, seg, qs + 32 + l, LE);
+                    xa = FloatVector.fromArray(F, x, xo + 64 + l);
+                    xb = FloatVector.fromArray(F, x, xo + 96 + l);
+                    s3 = ((FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(xa, s3);
+                    s4 = ((FloatVector) q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
+                            .and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(xb, s4);
+                    x3 = x3.add(xa);
+                    x4 = x4.add(xb);
                 }
-                qa = s1.fma(FloatVector.broadcast(F, U8[(sc >>> sh) & 0xFF]), qa);
-                qb = s2.fma(FloatVector.broadcast(F, U8[(sc >>> (sh + 8)) & 0xFF]), qb);
-                ma = x1.fma(FloatVector.broadcast(F, U8[(m >>> sh) & 0xFF]), ma);
-                mb = x2.fma(FloatVector.broadcast(F, U8[(m >>> (sh + 8)) & 0xFF]), mb);
+                qa = s3.fma(FloatVector.broadcast(F, U8[(sc4 >>> 16) & 0xFF]), s1.fma(FloatVector.broadcast(F, U8[sc4 & 0xFF]), qa));
+                qb = s4.fma(FloatVector.broadcast(F, U8[sc4 >>> 24]), s2.fma(FloatVector.broadcast(F, U8[(sc4 >>> 8) & 0xFF]), qb));
+                ma = x3.fma(FloatVector.broadcast(F, U8[(m4 >>> 16) & 0xFF]), x1.fma(FloatVector.broadcast(F, U8[m4 & 0xFF]), ma));
+                mb = x4.fma(FloatVector.broadcast(F, U8[m4 >>> 24]), x2.fma(FloatVector.broadcast(F, U8[(m4 >>> 8) & 0xFF]), mb));
             }
             float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
             acc = qa.add(qb).fma(FloatVector.broadcast(F, d), acc);
@@ -232,9 +255,11 @@ final class KQuants {
 
     // A Q6_K half-block (128 values) is 64 bytes of low nibbles ql and 32 bytes of high bit pairs qh. Value
     // 32k + l (quarter k = 0..3, l = 0..31) has its low nibble in ql[32(k % 2) + l] (low for k < 2, high for
-    // k >= 2) and its top two bits at bits 2k..2k+1 of qh[l]; scale 2k + l/16 of the half's 8 applies.
-    // Both kernels walk one vector of one quarter of both halves per step (the body is small enough for C2
-    // to inline all its vector operations) and shift on int lanes, masking per byte (x86 has no byte shift).
+    // k >= 2) and its top two bits at bits 2k..2k+1 of qh[l]; scale 2k + l/16 of the half's 8 applies. So one
+    // load of ql and one of qh give quarters k and k+2 (k = 0, 1). Both kernels take, per step, those two
+    // quarters of both halves: one short loop whose body holds only Vector API calls, which C2 inlines
+    // whatever the method's size (helpers of our own can hit its inlining node cutoff and box the vectors).
+    // Shifts are done on int lanes (x86 has no byte shift) and masked per byte.
 
     static void dequantizeQ6_K(MemorySegment seg, long off, float[] dst, int dstOff, int n) {
         if (!vectorised()) { ScalarKernels.dequantize(DType.Q6_K, seg, off, dst, dstOff, n); return; }
@@ -243,22 +268,28 @@ final class KQuants {
             float d = Float.float16ToFloat(seg.get(SHORT, blk + 208));
             long scA = seg.get(LONG, blk + 192), scB = seg.get(LONG, blk + 200);
             int o = dstOff + 256 * b;
-            for (int p = 0; p < 128; p += L) {
-                int k = p >>> 5, l = p & 31, sh = 8 * (2 * k + l / 16);
-                long ql = blk + 32 * (k & 1) + l, qh = blk + 128 + l;
-                q6(seg, ql, qh, k).mul(d * (byte) (scA >>> sh)).intoArray(dst, o + p);
-                q6(seg, ql + 64, qh + 32, k).mul(d * (byte) (scB >>> sh)).intoArray(dst, o + 128 + p);
+            for (int p = 0; p < 64; p += L) {
+                // p = 32k + l: scale byte 2k + l/16 = p/16 (and 4 more for quarter k+2); pair shift 2k.
+                int hs = (p >>> 4) & 2, sh = (p >>> 1) & 0x38;
+                long ql = blk + p, qh = blk + 128 + (p & 31);
+                ByteVector va = ByteVector.fromMemorySegment(B, seg, ql, LE), ha = ByteVector.fromMemorySegment(B, seg, qh, LE)
+                        .reinterpretAsInts().lanewise(VectorOperators.LSHR, hs).reinterpretAsBytes();
+                ByteVector vb = ByteVector.fromMemorySegment(B, seg, ql + 64, LE), hb = ByteVector.fromMemorySegment(B, seg, qh + 32, LE)
+                        .reinterpretAsInts().lanewise(VectorOperators.LSHR, hs).reinterpretAsBytes();
+                ((FloatVector) va.and((byte) 0xF).or(ha.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes()
+                        .and((byte) 0x30)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d * (byte) (scA >>> sh)).intoArray(dst, o + p);
+                ((FloatVector) va.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF)
+                        .or(ha.and((byte) 0x30)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d * (byte) (scA >>> (sh + 32))).intoArray(dst, o + 64 + p);
+                ((FloatVector) vb.and((byte) 0xF).or(hb.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes()
+                        .and((byte) 0x30)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d * (byte) (scB >>> sh)).intoArray(dst, o + 128 + p);
+                ((FloatVector) vb.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF)
+                        .or(hb.and((byte) 0x30)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d * (byte) (scB >>> (sh + 32))).intoArray(dst, o + 192 + p);
             }
         }
-    }
-
-    /** L 6-bit values of quarter k minus 32, as floats: low nibbles at {@code ql}, bit pairs at {@code qh}. */
-    private static FloatVector q6(MemorySegment seg, long ql, long qh, int k) {
-        ByteVector lo = ByteVector.fromMemorySegment(B, seg, ql, LE).reinterpretAsInts()
-                .lanewise(VectorOperators.LSHR, 4 * (k >>> 1)).reinterpretAsBytes().and((byte) 0xF);
-        ByteVector hi = ByteVector.fromMemorySegment(B, seg, qh, LE).reinterpretAsInts()
-                .lanewise(VectorOperators.LSHR, 2 * k).lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes().and((byte) 0x30);
-        return (FloatVector) lo.or(hi).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0);
     }
 
     /**
@@ -272,16 +303,48 @@ final class KQuants {
             long blk = off + 210L * b;
             long scA = seg.get(LONG, blk + 192), scB = seg.get(LONG, blk + 200);
             int xo = xOff + 256 * b;
-            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
-            for (int p = 0; p < 128; p += L) {
-                int k = p >>> 5, l = p & 31, sh = 8 * (2 * k + l / 16);
-                long ql = blk + 32 * (k & 1) + l, qh = blk + 128 + l;
-                s0 = q6(seg, ql, qh, k).mul(FloatVector.fromArray(F, x, xo + p))
-                        .fma(FloatVector.broadcast(F, I8[(int) (scA >>> sh) & 0xFF]), s0);
-                s1 = q6(seg, ql + 64, qh + 32, k).mul(FloatVector.fromArray(F, x, xo + 128 + p))
-                        .fma(FloatVector.broadcast(F, I8[(int) (scB >>> sh) & 0xFF]), s1);
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F), s2 = FloatVector.zero(F), s3 = FloatVector.zero(F);
+            FloatVector t0 = FloatVector.zero(F), t1 = FloatVector.zero(F), t2 = FloatVector.zero(F), t3 = FloatVector.zero(F);
+            for (int p = 0; p < 64; p += 2 * L) {
+                // p = 32k + l: scale byte 2k + l/16 = p/16 (and 4 more for quarter k+2); pair shift 2k.
+                int hs = (p >>> 4) & 2, sh = (p >>> 1) & 0x38;
+                long ql = blk + p, qh = blk + 128 + (p & 31);
+                ByteVector va = ByteVector.fromMemorySegment(B, seg, ql, LE), ha = ByteVector.fromMemorySegment(B, seg, qh, LE)
+                        .reinterpretAsInts().lanewise(VectorOperators.LSHR, hs).reinterpretAsBytes();
+                ByteVector vb = ByteVector.fromMemorySegment(B, seg, ql + 64, LE), hb = ByteVector.fromMemorySegment(B, seg, qh + 32, LE)
+                        .reinterpretAsInts().lanewise(VectorOperators.LSHR, hs).reinterpretAsBytes();
+                s0 = ((FloatVector) va.and((byte) 0xF).or(ha.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes()
+                        .and((byte) 0x30)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromArray(F, x, xo + p)).fma(FloatVector.broadcast(F, I8[(int) (scA >>> sh) & 0xFF]), s0);
+                s1 = ((FloatVector) va.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF)
+                        .or(ha.and((byte) 0x30)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromArray(F, x, xo + 64 + p)).fma(FloatVector.broadcast(F, I8[(int) (scA >>> (sh + 32)) & 0xFF]), s1);
+                s2 = ((FloatVector) vb.and((byte) 0xF).or(hb.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes()
+                        .and((byte) 0x30)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromArray(F, x, xo + 128 + p)).fma(FloatVector.broadcast(F, I8[(int) (scB >>> sh) & 0xFF]), s2);
+                s3 = ((FloatVector) vb.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF)
+                        .or(hb.and((byte) 0x30)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromArray(F, x, xo + 192 + p)).fma(FloatVector.broadcast(F, I8[(int) (scB >>> (sh + 32)) & 0xFF]), s3);
+                int hs2 = ((p + L) >>> 4) & 2, sh2 = ((p + L) >>> 1) & 0x38;
+                long ql2 = blk + p + L, qh2 = blk + 128 + ((p + L) & 31);
+                ByteVector va2 = ByteVector.fromMemorySegment(B, seg, ql2, LE), ha2 = ByteVector.fromMemorySegment(B, seg, qh2, LE)
+                        .reinterpretAsInts().lanewise(VectorOperators.LSHR, hs2).reinterpretAsBytes();
+                ByteVector vb2 = ByteVector.fromMemorySegment(B, seg, ql2 + 64, LE), hb2 = ByteVector.fromMemorySegment(B, seg, qh2 + 32, LE)
+                        .reinterpretAsInts().lanewise(VectorOperators.LSHR, hs2).reinterpretAsBytes();
+                t0 = ((FloatVector) va2.and((byte) 0xF).or(ha2.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes()
+                        .and((byte) 0x30)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromArray(F, x, xo + p + L)).fma(FloatVector.broadcast(F, I8[(int) (scA >>> sh2) & 0xFF]), t0);
+                t1 = ((FloatVector) va2.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF)
+                        .or(ha2.and((byte) 0x30)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromArray(F, x, xo + 64 + p + L)).fma(FloatVector.broadcast(F, I8[(int) (scA >>> (sh2 + 32)) & 0xFF]), t1);
+                t2 = ((FloatVector) vb2.and((byte) 0xF).or(hb2.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes()
+                        .and((byte) 0x30)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromArray(F, x, xo + 128 + p + L)).fma(FloatVector.broadcast(F, I8[(int) (scB >>> sh2) & 0xFF]), t2);
+                t3 = ((FloatVector) vb2.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF)
+                        .or(hb2.and((byte) 0x30)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(FloatVector.fromArray(F, x, xo + 192 + p + L)).fma(FloatVector.broadcast(F, I8[(int) (scB >>> (sh2 + 32)) & 0xFF]), t3);
             }
-            acc = s0.add(s1).fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(SHORT, blk + 208))), acc);
+            acc = s0.add(t0).add(s1.add(t1)).add(s2.add(t2).add(s3.add(t3))).fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(SHORT, blk + 208))), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
