@@ -120,33 +120,28 @@ final class KQuants {
             long blk = off + 144L * b;
             int dd = seg.get(INT, blk), u0 = seg.get(INT, blk + 4), u1 = seg.get(INT, blk + 8), u2 = seg.get(INT, blk + 12);
             float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
-            int sc03 = u0 & LOW6, sc47 = q4kScales47(u0, u2), m03 = u1 & LOW6, m47 = q4kMins47(u1, u2);
+            // Byte j of sc / m: scale / min of sub-block j.
+            long sc = (u0 & LOW6) & 0xFFFFFFFFL | (long) q4kScales47(u0, u2) << 32;
+            long m = (u1 & LOW6) & 0xFFFFFFFFL | (long) q4kMins47(u1, u2) << 32;
             for (int c = 0; c < 4; c++) {
-                int sc = c < 2 ? sc03 : sc47, m = c < 2 ? m03 : m47, sh = 16 * (c & 1);
-                FloatVector d1 = FloatVector.broadcast(F, d * U8[(sc >>> sh) & 0xFF]);
-                FloatVector d2 = FloatVector.broadcast(F, d * U8[(sc >>> (sh + 8)) & 0xFF]);
-                FloatVector m1 = FloatVector.broadcast(F, -dmin * U8[(m >>> sh) & 0xFF]);
-                FloatVector m2 = FloatVector.broadcast(F, -dmin * U8[(m >>> (sh + 8)) & 0xFF]);
+                int sc2 = (int) (sc >>> 16 * c), m2 = (int) (m >>> 16 * c); // sub-blocks 2c, 2c+1
+                FloatVector d1 = FloatVector.broadcast(F, d * U8[sc2 & 0xFF]), d2 = FloatVector.broadcast(F, d * U8[(sc2 >>> 8) & 0xFF]);
+                FloatVector m1 = FloatVector.broadcast(F, -dmin * U8[m2 & 0xFF]), m2v = FloatVector.broadcast(F, -dmin * U8[(m2 >>> 8) & 0xFF]);
                 int o = dstOff + 256 * b + 64 * c;
                 long qs = blk + 16 + 32 * c;
-                for (int l = 0; l < 32; l += L) {
-                    ByteVector q = ByteVector.fromMemorySegment(B, seg, qs + l, LE);
-                    lowNibbles(q).fma(d1, m1).intoArray(dst, o + l);
-                    highNibbles(q).fma(d2, m2).intoArray(dst, o + 32 + l);
+                // First vector written out, the rest (one more when L = 16) looped over: see dotQ4_K.
+                ByteVector q = ByteVector.fromMemorySegment(B, seg, qs, LE);
+                ((FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(d1, m1).intoArray(dst, o);
+                ((FloatVector) q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF)
+                        .convertShape(VectorOperators.B2F, F, 0)).fma(d2, m2v).intoArray(dst, o + 32);
+                for (int l = L; l < 32; l += L) {
+                    q = ByteVector.fromMemorySegment(B, seg, qs + l, LE);
+                    ((FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(d1, m1).intoArray(dst, o + l);
+                    ((FloatVector) q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF)
+                            .convertShape(VectorOperators.B2F, F, 0)).fma(d2, m2v).intoArray(dst, o + 32 + l);
                 }
             }
         }
-    }
-
-    /** Low nibbles of q as floats 0..15. */
-    private static FloatVector lowNibbles(ByteVector q) {
-        return (FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0);
-    }
-
-    /** High nibbles of q as floats 0..15 (shifted as ints: x86 has no byte shift; the mask drops what crosses bytes). */
-    private static FloatVector highNibbles(ByteVector q) {
-        return (FloatVector) q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes()
-                .and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0);
     }
 
     /**
@@ -268,7 +263,7 @@ final class KQuants {
             float d = Float.float16ToFloat(seg.get(SHORT, blk + 208));
             long scA = seg.get(LONG, blk + 192), scB = seg.get(LONG, blk + 200);
             int o = dstOff + 256 * b;
-            for (int p = 0; p < 64; p += L) {
+            for (int p = 0; p < 64; p += 2 * L) {
                 // p = 32k + l: scale byte 2k + l/16 = p/16 (and 4 more for quarter k+2); pair shift 2k.
                 int hs = (p >>> 4) & 2, sh = (p >>> 1) & 0x38;
                 long ql = blk + p, qh = blk + 128 + (p & 31);
@@ -288,6 +283,24 @@ final class KQuants {
                 ((FloatVector) vb.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF)
                         .or(hb.and((byte) 0x30)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
                         .mul(d * (byte) (scB >>> (sh + 32))).intoArray(dst, o + 192 + p);
+                int hs2 = ((p + L) >>> 4) & 2, sh2 = ((p + L) >>> 1) & 0x38;
+                long ql2 = blk + p + L, qh2 = blk + 128 + ((p + L) & 31);
+                ByteVector va2 = ByteVector.fromMemorySegment(B, seg, ql2, LE), ha2 = ByteVector.fromMemorySegment(B, seg, qh2, LE)
+                        .reinterpretAsInts().lanewise(VectorOperators.LSHR, hs2).reinterpretAsBytes();
+                ByteVector vb2 = ByteVector.fromMemorySegment(B, seg, ql2 + 64, LE), hb2 = ByteVector.fromMemorySegment(B, seg, qh2 + 32, LE)
+                        .reinterpretAsInts().lanewise(VectorOperators.LSHR, hs2).reinterpretAsBytes();
+                ((FloatVector) va2.and((byte) 0xF).or(ha2.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes()
+                        .and((byte) 0x30)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d * (byte) (scA >>> sh2)).intoArray(dst, o + p + L);
+                ((FloatVector) va2.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF)
+                        .or(ha2.and((byte) 0x30)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d * (byte) (scA >>> (sh2 + 32))).intoArray(dst, o + 64 + p + L);
+                ((FloatVector) vb2.and((byte) 0xF).or(hb2.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes()
+                        .and((byte) 0x30)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d * (byte) (scB >>> sh2)).intoArray(dst, o + 128 + p + L);
+                ((FloatVector) vb2.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF)
+                        .or(hb2.and((byte) 0x30)).sub((byte) 32).convertShape(VectorOperators.B2F, F, 0))
+                        .mul(d * (byte) (scB >>> (sh2 + 32))).intoArray(dst, o + 192 + p + L);
             }
         }
     }
