@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
 import java.util.Random;
 
 import static dev.moe4j.kernel.DequantTest.assertClose;
@@ -13,6 +14,7 @@ import static dev.moe4j.kernel.DequantTest.bound;
 import static dev.moe4j.kernel.DequantTest.randoms;
 import static dev.moe4j.kernel.DequantTest.rows;
 import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 class KQuantsTest {
     static final DType[] K_TYPES = {DType.Q4_K, DType.Q6_K};
@@ -112,6 +114,37 @@ class KQuantsTest {
                     Dequant.dequantize(t, seg, off, tile, 0, cols);
                     if (rep % 97 == 0 || rep >= 3990) assertArrayEquals(want[i], tile, t + " dequantize rep " + rep);
                 }
+            }
+        }
+    }
+
+    @Test
+    void compiledKernelsDoNotAllocate() {
+        // If C2 fails to inline the kernels' vector operations (its inlining node cutoff is easy to hit with the
+        // Vector API) it boxes every vector: still correct, but 30-100x slower. Once compiled they allocate nothing.
+        var jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments();
+        assumeFalse(jvmArgs.stream().anyMatch(a -> a.startsWith("-XX:TieredStopAtLevel") || a.equals("-Xint")),
+                "needs C2");
+        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        Random r = new Random(15);
+        int cols = 1024;
+        try (Arena arena = Arena.ofConfined()) {
+            for (DType t : K_TYPES) {
+                MemorySegment seg = randomBlocks(t, r, arena, 1, cols, 0);
+                float[] x = randoms(r, cols), tile = new float[cols];
+                long used = Long.MAX_VALUE;
+                float sink = 0;
+                // Until compiled: each round is 1000 calls of each kernel; give C2 up to 40 rounds.
+                for (int round = 0; round < 40 && used > 16_384; round++) {
+                    long before = threads.getCurrentThreadAllocatedBytes();
+                    for (int i = 0; i < 1000; i++) {
+                        sink += Dequant.dot(t, seg, 0, x, 0, cols);
+                        Dequant.dequantize(t, seg, 0, tile, 0, cols);
+                    }
+                    used = threads.getCurrentThreadAllocatedBytes() - before;
+                }
+                assertTrue(used <= 16_384, t + ": 1000 compiled dot + dequantize calls allocated " + used + " bytes (boxed vectors?)");
+                assertTrue(Float.isFinite(sink));
             }
         }
     }
