@@ -35,6 +35,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>mvn -o -q -Pbench -pl moe4j-bench -am package -DskipTests
  * java --add-modules jdk.incubator.vector -jar moe4j-bench/target/benchmarks.jar DotBench</pre>
+ *
+ * On a shared machine compare the best of many short iterations rather than the average, e.g.
+ * {@code -wi 8 -w 300ms -i 15 -r 200ms -rf json} and the minimum of each benchmark's raw data.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
