@@ -3,8 +3,10 @@ package dev.moe4j.kernel;
 import dev.moe4j.tensor.DType;
 import org.junit.jupiter.api.Test;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
 import java.util.Random;
 
 import static dev.moe4j.kernel.DequantTest.assertClose;
@@ -12,6 +14,7 @@ import static dev.moe4j.kernel.DequantTest.bound;
 import static dev.moe4j.kernel.DequantTest.randoms;
 import static dev.moe4j.kernel.DequantTest.rows;
 import static org.junit.jupiter.api.Assertions.*;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 class KQuantsTest {
     static final DType[] K_TYPES = {DType.Q4_K, DType.Q6_K};
@@ -41,6 +44,107 @@ class KQuantsTest {
                     assertClose(ScalarKernels.dot(t, seg, off, x, 3, cols), Dequant.dot(t, seg, off, x, 3, cols),
                             bound(want, x, 3), t + " dot cols=" + cols);
                 }
+            }
+        }
+    }
+
+    /**
+     * Random bytes as blocks (every scale, min, sign and bit pattern, unlike the quantiser's output), with random
+     * finite f16 d / dmin, in odd-sized row sets at an odd offset of a native segment; x at an odd offset.
+     */
+    static MemorySegment randomBlocks(DType t, Random r, Arena arena, int rows, int cols, int pad) {
+        long rowBytes = t.bytesFor(cols);
+        MemorySegment seg = arena.allocate(pad + rows * rowBytes);
+        for (long i = 0; i < seg.byteSize(); i++) seg.set(ValueLayout.JAVA_BYTE, i, (byte) r.nextInt());
+        for (long blk = pad; blk < seg.byteSize(); blk += t.blockBytes) {
+            float scale = (float) Math.scalb(r.nextFloat(), -r.nextInt(12));
+            if (t == DType.Q4_K) {
+                seg.set(ScalarKernels.SHORT, blk, Float.floatToFloat16(scale));
+                seg.set(ScalarKernels.SHORT, blk + 2, Float.floatToFloat16((r.nextBoolean() ? 1 : -1) * r.nextFloat() * scale));
+            } else {
+                seg.set(ScalarKernels.SHORT, blk + 208, Float.floatToFloat16((r.nextBoolean() ? 1 : -1) * scale));
+            }
+        }
+        return seg;
+    }
+
+    @Test
+    void randomBlocksMatchScalar() {
+        Random r = new Random(13);
+        try (Arena arena = Arena.ofConfined()) {
+            for (DType t : K_TYPES) {
+                for (int cols : new int[]{256, 768, 2048}) {
+                    int rowCount = 5, pad = 7;
+                    MemorySegment seg = randomBlocks(t, r, arena, rowCount, cols, pad);
+                    float[] x = randoms(r, cols + 1);
+                    for (int i = 0; i < rowCount; i++) {
+                        long off = pad + i * t.bytesFor(cols);
+                        float[] want = new float[cols], got = new float[cols + 9];
+                        ScalarKernels.dequantize(t, seg, off, want, 0, cols);
+                        Dequant.dequantize(t, seg, off, got, 9, cols);
+                        assertArrayEquals(want, java.util.Arrays.copyOfRange(got, 9, cols + 9), t + " cols=" + cols + " row " + i);
+                        assertClose(ScalarKernels.dot(t, seg, off, x, 1, cols), Dequant.dot(t, seg, off, x, 1, cols),
+                                10 * bound(want, x, 1), t + " dot cols=" + cols + " row " + i);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void compiledKernelsStillMatchScalar() {
+        // Enough calls for C2 to compile the kernels (the test above mostly runs them interpreted), then compare.
+        Random r = new Random(14);
+        int cols = 1024, rowCount = 3;
+        try (Arena arena = Arena.ofConfined()) {
+            for (DType t : K_TYPES) {
+                MemorySegment seg = randomBlocks(t, r, arena, rowCount, cols, 3);
+                float[] x = randoms(r, cols), tile = new float[cols];
+                float[][] want = new float[rowCount][cols];
+                double[] wantDot = new double[rowCount];
+                for (int i = 0; i < rowCount; i++) {
+                    ScalarKernels.dequantize(t, seg, 3 + i * t.bytesFor(cols), want[i], 0, cols);
+                    wantDot[i] = ScalarKernels.dot(t, seg, 3 + i * t.bytesFor(cols), x, 0, cols);
+                }
+                for (int rep = 0; rep < 4000; rep++) {
+                    int i = rep % rowCount;
+                    long off = 3 + i * t.bytesFor(cols);
+                    float got = Dequant.dot(t, seg, off, x, 0, cols);
+                    if (rep % 97 == 0 || rep >= 3990) assertClose(wantDot[i], got, 10 * bound(want[i], x, 0), t + " dot rep " + rep);
+                    Dequant.dequantize(t, seg, off, tile, 0, cols);
+                    if (rep % 97 == 0 || rep >= 3990) assertArrayEquals(want[i], tile, t + " dequantize rep " + rep);
+                }
+            }
+        }
+    }
+
+    @Test
+    void compiledKernelsDoNotAllocate() {
+        // If C2 fails to inline the kernels' vector operations (its inlining node cutoff is easy to hit with the
+        // Vector API) it boxes every vector: still correct, but 30-100x slower. Once compiled they allocate nothing.
+        var jvmArgs = ManagementFactory.getRuntimeMXBean().getInputArguments();
+        assumeFalse(jvmArgs.stream().anyMatch(a -> a.startsWith("-XX:TieredStopAtLevel") || a.equals("-Xint")),
+                "needs C2");
+        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        Random r = new Random(15);
+        int cols = 1024;
+        try (Arena arena = Arena.ofConfined()) {
+            for (DType t : K_TYPES) {
+                MemorySegment seg = randomBlocks(t, r, arena, 1, cols, 0);
+                float[] x = randoms(r, cols), tile = new float[cols];
+                long used = Long.MAX_VALUE;
+                float sink = 0;
+                // Until compiled: each round is 1000 calls of each kernel; give C2 up to 40 rounds.
+                for (int round = 0; round < 40 && used > 16_384; round++) {
+                    long before = threads.getCurrentThreadAllocatedBytes();
+                    for (int i = 0; i < 1000; i++) {
+                        sink += Dequant.dot(t, seg, 0, x, 0, cols);
+                        Dequant.dequantize(t, seg, 0, tile, 0, cols);
+                    }
+                    used = threads.getCurrentThreadAllocatedBytes() - before;
+                }
+                assertTrue(used <= 16_384, t + ": 1000 compiled dot + dequantize calls allocated " + used + " bytes (boxed vectors?)");
+                assertTrue(Float.isFinite(sink));
             }
         }
     }
