@@ -136,17 +136,41 @@ public final class PackedQ4 {
         }
 
         private void quantizeBlock(float[] x, int off, int block) {
+            if (VECTOR) { quantizeBlockVector(x, off, block); return; }
             float amax = 0;
             for (int i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[off + i]));
             float d = amax / 127, id = d == 0 ? 0 : 1 / d;
             int s = 0;
             for (int i = 0; i < 32; i += 2) {
-                int q0 = Math.round(x[off + i] * id), q1 = Math.round(x[off + i + 1] * id);
+                int q0 = roundHalfAway(x[off + i] * id), q1 = roundHalfAway(x[off + i + 1] * id);
                 s += q0 + q1;
                 pairs[16 * block + i / 2] = (q0 & 0xFFFF) | q1 << 16;
             }
             scale[block] = d;
             sum[block] = s;
+        }
+
+        private static int roundHalfAway(float v) {
+            return (int) (v + Math.copySign(0.5f, v));
+        }
+
+        /** As the scalar loop, L values at a time; this runs on the dispatching thread while the pool waits. */
+        private void quantizeBlockVector(float[] x, int off, int block) {
+            FloatVector m = FloatVector.zero(F);
+            for (int i = 0; i < 32; i += L) m = m.max(FloatVector.fromArray(F, x, off + i).abs());
+            float d = m.reduceLanes(VectorOperators.MAX) / 127, id = d == 0 ? 0 : 1 / d;
+            IntVector total = IntVector.zero(IV);
+            for (int i = 0; i < 32; i += L) {
+                FloatVector v = FloatVector.fromArray(F, x, off + i).mul(id);
+                // Round half away from zero: add ±0.5, then the conversion truncates.
+                v = v.add(v.reinterpretAsInts().and(0x80000000).or(Float.floatToRawIntBits(0.5f)).reinterpretAsFloats());
+                IntVector q = (IntVector) v.convert(VectorOperators.F2I, 0);
+                total = total.add(q);
+                // Narrowed to shorts, consecutive pairs read as one int each (low half the even value).
+                ((ShortVector) q.convertShape(VectorOperators.I2S, Dequant.S, 0)).reinterpretAsInts().intoArray(pairs, 16 * block + i / 2);
+            }
+            scale[block] = d;
+            sum[block] = total.reduceLanes(VectorOperators.ADD);
         }
 
         /** Quantised value i of token t (for the reference kernel). */

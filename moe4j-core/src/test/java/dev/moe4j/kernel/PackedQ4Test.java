@@ -77,6 +77,33 @@ class PackedQ4Test {
     }
 
     @Test
+    void activationsAreRoundedTo8BitsPerBlock() {
+        int cols = 96, tokens = 3;
+        float[] x = randomX(tokens * cols + 1, 17);
+        for (int i = 0; i < 32; i++) x[1 + 32 + i] = 0;          // an all-zero block: scale 0, no NaN
+        x[1 + 64] = 1e-30f;                                     // a tiny one
+        PackedQ4.Activations a = new PackedQ4.Activations().quantize(x, 1, tokens, cols);
+        for (int t = 0; t < tokens; t++) {
+            for (int b = 0; b < cols / 32; b++) {
+                float d = a.scale[t * (cols / 32) + b];
+                int sum = 0;
+                float amax = 0;
+                for (int i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[1 + t * cols + 32 * b + i]));
+                assertEquals(amax / 127, d, 0f);
+                for (int i = 0; i < 32; i++) {
+                    int c = 32 * b + i, q = a.q(t, c);
+                    float v = x[1 + t * cols + c];
+                    assertTrue(Math.abs(q) <= 127, "q " + q);
+                    if (d > 0) assertTrue(Math.abs(v / d - q) <= 0.5001, "value " + v + " scale " + d + " q " + q);
+                    else assertEquals(0, q);
+                    sum += q;
+                }
+                assertEquals(sum, a.sum[t * (cols / 32) + b], "block sum");
+            }
+        }
+    }
+
+    @Test
     void kernelIsCloseToTheFloatDotProduct() {
         int rows = 64, cols = 2048;
         try (Arena arena = Arena.ofShared()) {
