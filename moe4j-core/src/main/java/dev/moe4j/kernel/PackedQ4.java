@@ -246,11 +246,10 @@ public final class PackedQ4 {
 
     // ---- several tokens (prefill): float tile, outer products ---------------------------------------
 
-    /** Per thread: one panel dequantised, column-major (16 rows per column). */
-    private static final ThreadLocal<float[][]> TILE = ThreadLocal.withInitial(() -> new float[1][0]);
-    private static final ThreadLocal<float[]> SUMS = ThreadLocal.withInitial(() -> new float[8 * L]);
-    /** Tokens per outer-product pass: T accumulators of 16 rows stay in registers. */
-    private static final int T = 8;
+    /** Tokens per outer-product pass: 2 × T accumulators of L rows stay in registers. */
+    private static final int T_MAX = 8;
+    /** Per thread: [0] two panels dequantised, column-major (16 rows per column); [1] the accumulators' sums. */
+    private static final ThreadLocal<float[][]> TILE = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[2 * T_MAX * L]});
 
     /**
      * For rows [r0, r1) (r0 a multiple of 16) and n tokens of float activations:
@@ -260,27 +259,39 @@ public final class PackedQ4 {
     public static void rows(MemorySegment seg, long off, int cols, int r0, int r1, float[] x, int xOff, int n,
                             float[] out, int outOff, int outStride) {
         if (r0 % PANEL != 0) throw new IllegalArgumentException("rows must start on a panel, got " + r0);
-        float[][] holder = TILE.get();
-        if (holder[0].length < PANEL * cols) holder[0] = new float[PANEL * cols];
-        float[] tile = holder[0];
+        float[][] scratch = TILE.get();
+        if (scratch[0].length < 2 * PANEL * cols) scratch[0] = new float[2 * PANEL * cols];
+        float[] tile = scratch[0], sums = scratch[1];
         long panelBytes = (long) PANEL * 18 * (cols / 32);
-        for (int p0 = r0; p0 < r1; p0 += PANEL) {
-            int valid = Math.min(PANEL, r1 - p0);
-            dequantizePanel(seg, off + panelBytes * (p0 / PANEL), cols, tile);
-            for (int t = 0; t < n; t += T) {
-                int nt = Math.min(T, n - t);
-                for (int h = 0; h < PANEL / L; h++) {
-                    int rowsHere = Math.min(L, valid - h * L);
-                    if (rowsHere > 0) outer(tile, h, cols, x, xOff + t * cols, nt, out, outOff + t * outStride + p0 + h * L, outStride, rowsHere);
+        int groupsPerPanel = PANEL / L;
+        for (int p0 = r0; p0 < r1; p0 += 2 * PANEL) {
+            // Two panels at a time (or the last one); their row groups are taken two by two.
+            int panels = Math.min(2, (r1 - p0 + PANEL - 1) / PANEL);
+            for (int q = 0; q < panels; q++) dequantizePanel(seg, off + panelBytes * (p0 / PANEL + q), cols, tile, q * PANEL * cols);
+            int rowsHere = Math.min(panels * PANEL, r1 - p0), groups = (rowsHere + L - 1) / L;
+            for (int g = 0; g < groups; g += 2) {
+                int gB = Math.min(g + 1, groups - 1);   // an odd last group pairs with itself; its second copy is dropped
+                int tA = (g / groupsPerPanel) * PANEL * cols + (g % groupsPerPanel) * L;
+                int tB = (gB / groupsPerPanel) * PANEL * cols + (gB % groupsPerPanel) * L;
+                for (int t = 0; t < n; t += T_MAX) {
+                    int nt = Math.min(T_MAX, n - t);
+                    if (nt <= 4) outer4(tile, tA, tB, cols, x, xOff + t * cols, nt, sums);
+                    else outer(tile, tA, tB, cols, x, xOff + t * cols, nt, sums);
+                    int rowA = p0 + g * L, rowB = p0 + (g + 1) * L;
+                    for (int j = 0; j < nt; j++) {
+                        int o = outOff + (t + j) * outStride;
+                        System.arraycopy(sums, 2 * j * L, out, o + rowA, Math.min(L, r1 - rowA));
+                        if (gB != g) System.arraycopy(sums, (2 * j + 1) * L, out, o + rowB, Math.min(L, r1 - rowB));
+                    }
                 }
             }
         }
     }
 
-    /** tile[16c + j] = weight (row j, column c) of the panel at {@code panel}. */
-    static void dequantizePanel(MemorySegment seg, long panel, int cols, float[] tile) {
+    /** tile[tileOff + 16c + j] = weight (row j, column c) of the panel at {@code panel}. */
+    static void dequantizePanel(MemorySegment seg, long panel, int cols, float[] tile, int tileOff) {
         if (!VECTOR) {
-            for (int c = 0; c < cols; c++) for (int j = 0; j < PANEL; j++) tile[PANEL * c + j] = get(seg, panel, cols, j, c);
+            for (int c = 0; c < cols; c++) for (int j = 0; j < PANEL; j++) tile[tileOff + PANEL * c + j] = get(seg, panel, cols, j, c);
             return;
         }
         IntVector low = IntVector.broadcast(IV, 0xF);
@@ -291,7 +302,7 @@ public final class PackedQ4 {
                 FloatVector sc = hs.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f), bias = sc.mul(-8f);
                 for (int g = 0; g < 4; g++) {
                     IntVector v = IntVector.fromMemorySegment(IV, seg, blk + 32 + 64L * g + 4L * h * L, LE);
-                    int base = PANEL * (32 * b + 8 * g) + h * L;   // column 8g + 2k + parity: bits 16·parity + 4k
+                    int base = tileOff + PANEL * (32 * b + 8 * g) + h * L;   // column 8g + 2k + parity: bits 16·parity + 4k
                     for (int k = 0; k < 4; k++) {
                         ((FloatVector) v.lanewise(VectorOperators.LSHR, 4 * k).and(low).convert(VectorOperators.I2F, 0))
                                 .fma(sc, bias).intoArray(tile, base + PANEL * 2 * k);
@@ -304,29 +315,57 @@ public final class PackedQ4 {
     }
 
     /**
-     * L rows (half h of the tile) · up to T tokens from x[xOff], tokens {@code cols} apart: one weight vector
-     * load feeds T multiply-adds. Missing tokens alias the first and are not written.
+     * Two groups of L rows (tile columns at tA and tB, 16 floats apart per column) · up to 8 tokens from
+     * x[xOff], tokens {@code cols} apart: per column two weight loads and one broadcast per token feed 16
+     * multiply-adds. Missing tokens alias the first. sums[(2j + g)·L ..] receives token j, group g.
      */
-    private static void outer(float[] tile, int h, int cols, float[] x, int xOff, int nt, float[] out, int o, int outStride, int rows) {
+    private static void outer(float[] tile, int tA, int tB, int cols, float[] x, int xOff, int nt, float[] sums) {
         int x0 = xOff, x1 = nt > 1 ? x0 + cols : x0, x2 = nt > 2 ? x0 + 2 * cols : x0, x3 = nt > 3 ? x0 + 3 * cols : x0;
         int x4 = nt > 4 ? x0 + 4 * cols : x0, x5 = nt > 5 ? x0 + 5 * cols : x0, x6 = nt > 6 ? x0 + 6 * cols : x0, x7 = nt > 7 ? x0 + 7 * cols : x0;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        for (int c = 0, w = h * L; c < cols; c++, w += PANEL) {
-            FloatVector v = FloatVector.fromArray(F, tile, w);
-            a0 = v.fma(FloatVector.broadcast(F, x[x0 + c]), a0);
-            a1 = v.fma(FloatVector.broadcast(F, x[x1 + c]), a1);
-            a2 = v.fma(FloatVector.broadcast(F, x[x2 + c]), a2);
-            a3 = v.fma(FloatVector.broadcast(F, x[x3 + c]), a3);
-            a4 = v.fma(FloatVector.broadcast(F, x[x4 + c]), a4);
-            a5 = v.fma(FloatVector.broadcast(F, x[x5 + c]), a5);
-            a6 = v.fma(FloatVector.broadcast(F, x[x6 + c]), a6);
-            a7 = v.fma(FloatVector.broadcast(F, x[x7 + c]), a7);
+        FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
+        for (int c = 0; c < cols; c++) {
+            FloatVector va = FloatVector.fromArray(F, tile, tA + PANEL * c), vb = FloatVector.fromArray(F, tile, tB + PANEL * c);
+            FloatVector u = FloatVector.broadcast(F, x[x0 + c]);
+            a0 = va.fma(u, a0); b0 = vb.fma(u, b0);
+            u = FloatVector.broadcast(F, x[x1 + c]);
+            a1 = va.fma(u, a1); b1 = vb.fma(u, b1);
+            u = FloatVector.broadcast(F, x[x2 + c]);
+            a2 = va.fma(u, a2); b2 = vb.fma(u, b2);
+            u = FloatVector.broadcast(F, x[x3 + c]);
+            a3 = va.fma(u, a3); b3 = vb.fma(u, b3);
+            u = FloatVector.broadcast(F, x[x4 + c]);
+            a4 = va.fma(u, a4); b4 = vb.fma(u, b4);
+            u = FloatVector.broadcast(F, x[x5 + c]);
+            a5 = va.fma(u, a5); b5 = vb.fma(u, b5);
+            u = FloatVector.broadcast(F, x[x6 + c]);
+            a6 = va.fma(u, a6); b6 = vb.fma(u, b6);
+            u = FloatVector.broadcast(F, x[x7 + c]);
+            a7 = va.fma(u, a7); b7 = vb.fma(u, b7);
         }
-        // Through a small buffer: plain full-width stores keep this method within the JIT's inlining budget.
-        float[] sums = SUMS.get();
-        a0.intoArray(sums, 0); a1.intoArray(sums, L); a2.intoArray(sums, 2 * L); a3.intoArray(sums, 3 * L);
-        a4.intoArray(sums, 4 * L); a5.intoArray(sums, 5 * L); a6.intoArray(sums, 6 * L); a7.intoArray(sums, 7 * L);
-        for (int t = 0; t < nt; t++) System.arraycopy(sums, t * L, out, o + t * outStride, rows);
+        a0.intoArray(sums, 0); b0.intoArray(sums, L); a1.intoArray(sums, 2 * L); b1.intoArray(sums, 3 * L);
+        a2.intoArray(sums, 4 * L); b2.intoArray(sums, 5 * L); a3.intoArray(sums, 6 * L); b3.intoArray(sums, 7 * L);
+        a4.intoArray(sums, 8 * L); b4.intoArray(sums, 9 * L); a5.intoArray(sums, 10 * L); b5.intoArray(sums, 11 * L);
+        a6.intoArray(sums, 12 * L); b6.intoArray(sums, 13 * L); a7.intoArray(sums, 14 * L); b7.intoArray(sums, 15 * L);
+    }
+
+    /** {@link #outer} for at most 4 tokens: half the accumulators, so none of the multiply-adds is wasted. */
+    private static void outer4(float[] tile, int tA, int tB, int cols, float[] x, int xOff, int nt, float[] sums) {
+        int x0 = xOff, x1 = nt > 1 ? x0 + cols : x0, x2 = nt > 2 ? x0 + 2 * cols : x0, x3 = nt > 3 ? x0 + 3 * cols : x0;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        for (int c = 0; c < cols; c++) {
+            FloatVector va = FloatVector.fromArray(F, tile, tA + PANEL * c), vb = FloatVector.fromArray(F, tile, tB + PANEL * c);
+            FloatVector u = FloatVector.broadcast(F, x[x0 + c]);
+            a0 = va.fma(u, a0); b0 = vb.fma(u, b0);
+            u = FloatVector.broadcast(F, x[x1 + c]);
+            a1 = va.fma(u, a1); b1 = vb.fma(u, b1);
+            u = FloatVector.broadcast(F, x[x2 + c]);
+            a2 = va.fma(u, a2); b2 = vb.fma(u, b2);
+            u = FloatVector.broadcast(F, x[x3 + c]);
+            a3 = va.fma(u, a3); b3 = vb.fma(u, b3);
+        }
+        a0.intoArray(sums, 0); b0.intoArray(sums, L); a1.intoArray(sums, 2 * L); b1.intoArray(sums, 3 * L);
+        a2.intoArray(sums, 4 * L); b2.intoArray(sums, 5 * L); a3.intoArray(sums, 6 * L); b3.intoArray(sums, 7 * L);
     }
 
     /**
