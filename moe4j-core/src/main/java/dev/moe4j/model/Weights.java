@@ -5,6 +5,7 @@ import dev.moe4j.kernel.PackedQ4;
 import dev.moe4j.kernel.Parallel;
 import dev.moe4j.tensor.DType;
 import dev.moe4j.tensor.Matrix;
+import dev.moe4j.tensor.NativeMemory;
 import dev.moe4j.tensor.Tensor;
 import dev.moe4j.tensor.TensorStore;
 import dev.moe4j.util.Moe4jException;
@@ -93,7 +94,7 @@ public final class Weights implements AutoCloseable {
     }
 
     private Tensor pack(Tensor t) {
-        MemorySegment dst = packedArena.allocate(t.data().byteSize(), 64);
+        MemorySegment dst = NativeMemory.allocate(t.data().byteSize(), packedArena);
         int cols = (int) t.dim(-1);
         long panels = t.elementCount() / cols / PackedQ4.PANEL;
         // Panels never straddle slabs (rows are a multiple of 16), so a 3-D tensor packs as one tall matrix.
