@@ -134,8 +134,10 @@ class KQuantsTest {
                 float[] x = randoms(r, cols), tile = new float[cols];
                 long used = Long.MAX_VALUE;
                 float sink = 0;
-                // Until compiled: each round is 1000 calls of each kernel; give C2 up to 40 rounds.
-                for (int round = 0; round < 40 && used > 16_384; round++) {
+                // Until compiled: each round is 1000 calls of each kernel; give C2 up to 150 rounds or 20 s (in a
+                // full test run other tests' compilations queue ahead, and 40 rounds once fell short).
+                long deadline = System.nanoTime() + 20_000_000_000L;
+                for (int round = 0; round < 150 && used > 16_384 && System.nanoTime() < deadline; round++) {
                     long before = threads.getCurrentThreadAllocatedBytes();
                     for (int i = 0; i < 1000; i++) {
                         sink += Dequant.dot(t, seg, 0, x, 0, cols);
