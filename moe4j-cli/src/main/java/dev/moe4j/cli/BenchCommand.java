@@ -45,12 +45,14 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         if (prompt < 1 || gen < 1 || reps < 1) throw new IllegalArgumentException("-p, -n and -r must be at least 1");
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        long loadStart = System.nanoTime();
         try (Model m = opts.open()) {
+            double loadSeconds = (System.nanoTime() - loadStart) / 1e9;   // mapping, repacking, kernel warm-up
             MoeTransformer tf = m.transformer();
             ModelConfig c = m.config();
             if (Math.max(prompt, gen) > c.contextLength()) throw new IllegalArgumentException("-p/-n exceed the context of " + c.contextLength());
             int[] ids = new SplittableRandom(7).ints(prompt, 0, c.vocabSize()).toArray();
-            if (!json) err.println("warming up...");
+            if (!json) err.printf(Locale.ROOT, "loaded in %.2f s (including repacking and kernel warm-up); warming up...%n", loadSeconds);
             // Warm-up (JIT, page cache): at least two rounds and a second and a half, at most five rounds. One
             // round left small models' last kernels still compiling in the first timed runs (±20 % spread).
             long until = System.nanoTime() + 1_500_000_000L;
@@ -70,9 +72,9 @@ final class BenchCommand implements Callable<Integer> {
             if (json) {
                 out.printf(Locale.ROOT, "{\"model\": \"%s\", \"size_bytes\": %d, \"threads\": %d, \"pp\": {\"tokens\": %d, \"tokens_per_s\": %s},"
                                 + " \"tg\": {\"tokens\": %d, \"tokens_per_s\": %s}, \"active_bytes_per_token\": %d,"
-                                + " \"achieved_gb_per_s\": %.2f, \"machine_read_gb_per_s\": %.2f, \"allocated_bytes_per_token\": %.0f}%n",
+                                + " \"achieved_gb_per_s\": %.2f, \"machine_read_gb_per_s\": %.2f, \"allocated_bytes_per_token\": %.0f, \"load_seconds\": %.2f}%n",
                         m.source().toString().replace("\\", "\\\\").replace("\"", "\\\""), size, Parallel.threads(), prompt, pps.json(),
-                        gen, tgs.json(), active, achieved / 1e9, machine / 1e9, allocPerToken);
+                        gen, tgs.json(), active, achieved / 1e9, machine / 1e9, allocPerToken, loadSeconds);
             } else {
                 out.printf(Locale.ROOT, "| model | size | threads | test | t/s |%n|---|---|---|---|---|%n");
                 String name = m.source().getFileName().toString();

@@ -23,9 +23,9 @@ public final class Gemm {
 
     private Gemm() {}
 
-    /** Per thread: a float tile of R rows (grown to the widest matrix seen) and R*T sums. */
     /** Per thread: activations quantised for packed Q4 rows (MatmulJob quantises once per dispatch instead). */
     private static final ThreadLocal<PackedQ4.Activations> ACTIVATIONS = ThreadLocal.withInitial(PackedQ4.Activations::new);
+    /** Per thread: a float tile of R rows (grown to the widest matrix seen) and R*T sums. */
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[R * T]});
 
     /**

@@ -1,17 +1,17 @@
 package dev.moe4j.model;
 
 import dev.moe4j.format.gguf.GgufQuantizer;
-import dev.moe4j.format.safetensors.SafetensorsWriter;
 import dev.moe4j.tensor.DType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 
+import static dev.moe4j.model.HfCheckpoints.Ds;
+import static dev.moe4j.model.HfCheckpoints.Oss;
 import static dev.moe4j.model.NaiveMath.*;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -24,12 +24,9 @@ class DeepSeekAndGptOssShapesTest {
     @TempDir Path tmp;
     final Map<String, float[]> w = new LinkedHashMap<>();
     final Map<String, long[]> shapes = new LinkedHashMap<>();
-    static final double EPS = 1e-6;
+    static final double EPS = HfCheckpoints.EPS;
 
     // ---------------------------------------------------------------- DeepSeek-V3
-
-    record Ds(int vocab, int d, int layers, int heads, int qRank, int kvRank, int nope, int rope, int vDim, int experts,
-              int k, int groups, int groupsKept, int ffn, int denseFfn, int shared, int leadingDense, double scale, double theta) {}
 
     @Test
     void deepSeekWithoutQLowRankAndWithOneGroup() throws Exception {
@@ -42,56 +39,9 @@ class DeepSeekAndGptOssShapesTest {
     }
 
     private void checkDeepSeek(Ds s) throws Exception {
-        SplittableRandom r = new SplittableRandom(11);
-        put(w, shapes, r, "model.embed_tokens.weight", 1.0, s.vocab, s.d);
-        put(w, shapes, r, "lm_head.weight", 0.3, s.vocab, s.d);
-        putNorm(w, shapes, r, "model.norm.weight", s.d);
-        int qk = s.nope + s.rope;
-        for (int l = 0; l < s.layers; l++) {
-            String p = "model.layers." + l + ".";
-            putNorm(w, shapes, r, p + "input_layernorm.weight", s.d);
-            putNorm(w, shapes, r, p + "post_attention_layernorm.weight", s.d);
-            if (s.qRank > 0) {
-                put(w, shapes, r, p + "self_attn.q_a_proj.weight", 0.3, s.qRank, s.d);
-                putNorm(w, shapes, r, p + "self_attn.q_a_layernorm.weight", s.qRank);
-                put(w, shapes, r, p + "self_attn.q_b_proj.weight", 0.3, (long) s.heads * qk, s.qRank);
-            } else {
-                put(w, shapes, r, p + "self_attn.q_proj.weight", 0.3, (long) s.heads * qk, s.d);
-            }
-            put(w, shapes, r, p + "self_attn.kv_a_proj_with_mqa.weight", 0.3, s.kvRank + s.rope, s.d);
-            putNorm(w, shapes, r, p + "self_attn.kv_a_layernorm.weight", s.kvRank);
-            put(w, shapes, r, p + "self_attn.kv_b_proj.weight", 0.3, (long) s.heads * (s.nope + s.vDim), s.kvRank);
-            put(w, shapes, r, p + "self_attn.o_proj.weight", 0.3, s.d, (long) s.heads * s.vDim);
-            if (l < s.leadingDense) {
-                put(w, shapes, r, p + "mlp.gate_proj.weight", 0.3, s.denseFfn, s.d);
-                put(w, shapes, r, p + "mlp.up_proj.weight", 0.3, s.denseFfn, s.d);
-                put(w, shapes, r, p + "mlp.down_proj.weight", 0.3, s.d, s.denseFfn);
-                continue;
-            }
-            put(w, shapes, r, p + "mlp.gate.weight", 1.0, s.experts, s.d);
-            put(w, shapes, r, p + "mlp.gate.e_score_correction_bias", 0.3, s.experts);
-            for (int e = 0; e < s.experts; e++) {
-                put(w, shapes, r, p + "mlp.experts." + e + ".gate_proj.weight", 0.3, s.ffn, s.d);
-                put(w, shapes, r, p + "mlp.experts." + e + ".up_proj.weight", 0.3, s.ffn, s.d);
-                put(w, shapes, r, p + "mlp.experts." + e + ".down_proj.weight", 0.3, s.d, s.ffn);
-            }
-            int sf = s.shared * s.ffn;
-            put(w, shapes, r, p + "mlp.shared_experts.gate_proj.weight", 0.3, sf, s.d);
-            put(w, shapes, r, p + "mlp.shared_experts.up_proj.weight", 0.3, sf, s.d);
-            put(w, shapes, r, p + "mlp.shared_experts.down_proj.weight", 0.3, s.d, sf);
-        }
-        String config = "{\"model_type\": \"deepseek_v3\", \"vocab_size\": " + s.vocab + ", \"hidden_size\": " + s.d
-                + ", \"num_hidden_layers\": " + s.layers + ", \"num_attention_heads\": " + s.heads + ", \"num_key_value_heads\": " + s.heads
-                + ", \"q_lora_rank\": " + (s.qRank == 0 ? "null" : s.qRank) + ", \"kv_lora_rank\": " + s.kvRank
-                + ", \"qk_nope_head_dim\": " + s.nope + ", \"qk_rope_head_dim\": " + s.rope + ", \"v_head_dim\": " + s.vDim
-                + ", \"head_dim\": " + s.rope + ", \"n_routed_experts\": " + s.experts + ", \"num_experts_per_tok\": " + s.k
-                + ", \"n_group\": " + s.groups + ", \"topk_group\": " + s.groupsKept + ", \"moe_intermediate_size\": " + s.ffn
-                + ", \"intermediate_size\": " + s.denseFfn + ", \"n_shared_experts\": " + s.shared
-                + ", \"first_k_dense_replace\": " + s.leadingDense + ", \"routed_scaling_factor\": " + s.scale
-                + ", \"norm_topk_prob\": true, \"rope_interleave\": true, \"rms_norm_eps\": " + EPS
-                + ", \"max_position_embeddings\": 64, \"rope_parameters\": {\"rope_theta\": " + s.theta + ", \"rope_type\": \"default\"}}";
+        String config = HfCheckpoints.deepSeek(s, new SplittableRandom(11), w, shapes, 64);
         Path dir = writeHf("ds", config);
-        int[] ids = ids(s.vocab);
+        int[] ids = ids(s.vocab());
         double[][] ref = deepSeekReference(s, ids);
         assertClose(dir, ids, ref, 1e-5);
         Path gguf = tmp.resolve("ds.gguf");
@@ -100,83 +50,83 @@ class DeepSeekAndGptOssShapesTest {
     }
 
     private double[][] deepSeekReference(Ds s, int[] ids) {
-        int n = ids.length, qk = s.nope + s.rope;
-        double[][] x = embed(ids, s.d);
-        for (int l = 0; l < s.layers; l++) {
+        int n = ids.length, qk = s.nope() + s.rope();
+        double[][] x = embed(ids, s.d());
+        for (int l = 0; l < s.layers(); l++) {
             String p = "model.layers." + l + ".";
             double[][] q = new double[n][], c = new double[n][], kpe = new double[n][];
             for (int t = 0; t < n; t++) {
                 double[] h = rms(x[t], w.get(p + "input_layernorm.weight"), EPS);
-                q[t] = s.qRank > 0
-                        ? linear(w.get(p + "self_attn.q_b_proj.weight"), rms(linear(w.get(p + "self_attn.q_a_proj.weight"), h, s.qRank, null),
-                                w.get(p + "self_attn.q_a_layernorm.weight"), EPS), s.heads * qk, null)
-                        : linear(w.get(p + "self_attn.q_proj.weight"), h, s.heads * qk, null);
-                double[] kva = linear(w.get(p + "self_attn.kv_a_proj_with_mqa.weight"), h, s.kvRank + s.rope, null);
-                c[t] = rms(slice(kva, 0, s.kvRank), w.get(p + "self_attn.kv_a_layernorm.weight"), EPS);
-                kpe[t] = deinterleave(slice(kva, s.kvRank, s.rope));
-                rotateHalf(kpe[t], 0, s.rope, t, s.theta);
-                for (int h2 = 0; h2 < s.heads; h2++) {
-                    double[] pe = deinterleave(slice(q[t], h2 * qk + s.nope, s.rope));
-                    rotateHalf(pe, 0, s.rope, t, s.theta);
-                    System.arraycopy(pe, 0, q[t], h2 * qk + s.nope, s.rope);
+                q[t] = s.qRank() > 0
+                        ? linear(w.get(p + "self_attn.q_b_proj.weight"), rms(linear(w.get(p + "self_attn.q_a_proj.weight"), h, s.qRank(), null),
+                                w.get(p + "self_attn.q_a_layernorm.weight"), EPS), s.heads() * qk, null)
+                        : linear(w.get(p + "self_attn.q_proj.weight"), h, s.heads() * qk, null);
+                double[] kva = linear(w.get(p + "self_attn.kv_a_proj_with_mqa.weight"), h, s.kvRank() + s.rope(), null);
+                c[t] = rms(slice(kva, 0, s.kvRank()), w.get(p + "self_attn.kv_a_layernorm.weight"), EPS);
+                kpe[t] = deinterleave(slice(kva, s.kvRank(), s.rope()));
+                rotateHalf(kpe[t], 0, s.rope(), t, s.theta());
+                for (int h2 = 0; h2 < s.heads(); h2++) {
+                    double[] pe = deinterleave(slice(q[t], h2 * qk + s.nope(), s.rope()));
+                    rotateHalf(pe, 0, s.rope(), t, s.theta());
+                    System.arraycopy(pe, 0, q[t], h2 * qk + s.nope(), s.rope());
                 }
             }
             double[][] kv = new double[n][];
-            for (int t = 0; t < n; t++) kv[t] = linear(w.get(p + "self_attn.kv_b_proj.weight"), c[t], s.heads * (s.nope + s.vDim), null);
+            for (int t = 0; t < n; t++) kv[t] = linear(w.get(p + "self_attn.kv_b_proj.weight"), c[t], s.heads() * (s.nope() + s.vDim()), null);
             for (int t = 0; t < n; t++) {
-                double[] o = new double[s.heads * s.vDim];
-                for (int h2 = 0; h2 < s.heads; h2++) {
+                double[] o = new double[s.heads() * s.vDim()];
+                for (int h2 = 0; h2 < s.heads(); h2++) {
                     double[] sc = new double[t + 1];
                     for (int j = 0; j <= t; j++) {
                         double dot = 0;
-                        for (int i = 0; i < s.nope; i++) dot += q[t][h2 * qk + i] * kv[j][h2 * (s.nope + s.vDim) + i];
-                        for (int i = 0; i < s.rope; i++) dot += q[t][h2 * qk + s.nope + i] * kpe[j][i];
+                        for (int i = 0; i < s.nope(); i++) dot += q[t][h2 * qk + i] * kv[j][h2 * (s.nope() + s.vDim()) + i];
+                        for (int i = 0; i < s.rope(); i++) dot += q[t][h2 * qk + s.nope() + i] * kpe[j][i];
                         sc[j] = dot / Math.sqrt(qk);
                     }
                     double[] pr = softmax(sc, null);
                     for (int j = 0; j <= t; j++) {
-                        for (int i = 0; i < s.vDim; i++) o[h2 * s.vDim + i] += pr[j] * kv[j][h2 * (s.nope + s.vDim) + s.nope + i];
+                        for (int i = 0; i < s.vDim(); i++) o[h2 * s.vDim() + i] += pr[j] * kv[j][h2 * (s.nope() + s.vDim()) + s.nope() + i];
                     }
                 }
-                double[] a = linear(w.get(p + "self_attn.o_proj.weight"), o, s.d, null);
-                for (int i = 0; i < s.d; i++) x[t][i] += a[i];
+                double[] a = linear(w.get(p + "self_attn.o_proj.weight"), o, s.d(), null);
+                for (int i = 0; i < s.d(); i++) x[t][i] += a[i];
             }
             for (int t = 0; t < n; t++) {
                 double[] h = rms(x[t], w.get(p + "post_attention_layernorm.weight"), EPS);
-                double[] y = l < s.leadingDense
-                        ? swiglu(w.get(p + "mlp.gate_proj.weight"), w.get(p + "mlp.up_proj.weight"), w.get(p + "mlp.down_proj.weight"), h, s.denseFfn, s.d)
+                double[] y = l < s.leadingDense()
+                        ? swiglu(w.get(p + "mlp.gate_proj.weight"), w.get(p + "mlp.up_proj.weight"), w.get(p + "mlp.down_proj.weight"), h, s.denseFfn(), s.d())
                         : deepSeekMoe(s, p + "mlp.", h);
-                for (int i = 0; i < s.d; i++) x[t][i] += y[i];
+                for (int i = 0; i < s.d(); i++) x[t][i] += y[i];
             }
         }
-        return head(x, s.vocab, s.d);
+        return head(x, s.vocab(), s.d());
     }
 
     private double[] deepSeekMoe(Ds s, String m, double[] h) {
-        double[] logits = linear(w.get(m + "gate.weight"), h, s.experts, null);
-        double[] score = new double[s.experts], choice = new double[s.experts];
+        double[] logits = linear(w.get(m + "gate.weight"), h, s.experts(), null);
+        double[] score = new double[s.experts()], choice = new double[s.experts()];
         float[] bias = w.get(m + "gate.e_score_correction_bias");
-        for (int e = 0; e < s.experts; e++) { score[e] = sigmoid(logits[e]); choice[e] = score[e] + bias[e]; }
-        int per = s.experts / s.groups;
-        double[] gs = new double[s.groups];
-        for (int g = 0; g < s.groups; g++) {
+        for (int e = 0; e < s.experts(); e++) { score[e] = sigmoid(logits[e]); choice[e] = score[e] + bias[e]; }
+        int per = s.experts() / s.groups();
+        double[] gs = new double[s.groups()];
+        for (int g = 0; g < s.groups(); g++) {
             double[] part = slice(choice, g * per, per);
             java.util.Arrays.sort(part);
             gs[g] = part[per - 1] + (per > 1 ? part[per - 2] : 0);
         }
-        boolean[] keep = topMask(gs, s.groupsKept);
-        for (int e = 0; e < s.experts; e++) if (!keep[e / per]) choice[e] = 0.0;
-        boolean[] chosen = topMask(choice, s.k);
+        boolean[] keep = topMask(gs, s.groupsKept());
+        for (int e = 0; e < s.experts(); e++) if (!keep[e / per]) choice[e] = 0.0;
+        boolean[] chosen = topMask(choice, s.k());
         double sum = 0;
-        for (int e = 0; e < s.experts; e++) if (chosen[e]) sum += score[e];
+        for (int e = 0; e < s.experts(); e++) if (chosen[e]) sum += score[e];
         double[] y = swiglu(w.get(m + "shared_experts.gate_proj.weight"), w.get(m + "shared_experts.up_proj.weight"),
-                w.get(m + "shared_experts.down_proj.weight"), h, s.shared * s.ffn, s.d);
-        for (int e = 0; e < s.experts; e++) {
+                w.get(m + "shared_experts.down_proj.weight"), h, s.shared() * s.ffn(), s.d());
+        for (int e = 0; e < s.experts(); e++) {
             if (!chosen[e]) continue;
-            double wt = score[e] / (sum + 1e-20) * s.scale;
+            double wt = score[e] / (sum + 1e-20) * s.scale();
             double[] o = swiglu(w.get(m + "experts." + e + ".gate_proj.weight"), w.get(m + "experts." + e + ".up_proj.weight"),
-                    w.get(m + "experts." + e + ".down_proj.weight"), h, s.ffn, s.d);
-            for (int i = 0; i < s.d; i++) y[i] += wt * o[i];
+                    w.get(m + "experts." + e + ".down_proj.weight"), h, s.ffn(), s.d());
+            for (int i = 0; i < s.d(); i++) y[i] += wt * o[i];
         }
         return y;
     }
@@ -192,47 +142,19 @@ class DeepSeekAndGptOssShapesTest {
 
     @Test
     void gptOssWithOtherHeadsWindowAndExperts() throws Exception {
-        int vocab = 59, d = 32, layers = 3, heads = 6, kvHeads = 2, hd = 8, experts = 5, k = 3, ffn = 24, window = 3;
-        double theta = 30000.0;
+        Oss s = new Oss(59, 32, 3, 6, 2, 8, 5, 3, 24, 3, 30000.0);
+        int vocab = s.vocab(), d = s.d(), layers = s.layers(), heads = s.heads(), kvHeads = s.kvHeads(), hd = s.hd();
+        int experts = s.experts(), k = s.k(), ffn = s.ffn(), window = s.window();
+        double theta = s.theta();
         float alpha = 1.702f, limit = 7.0f;
-        SplittableRandom r = new SplittableRandom(13);
-        put(w, shapes, r, "model.embed_tokens.weight", 1.0, vocab, d);
-        put(w, shapes, r, "lm_head.weight", 0.3, vocab, d);
-        putNorm(w, shapes, r, "model.norm.weight", d);
-        String[] types = {"sliding_attention", "full_attention", "sliding_attention"};
-        for (int l = 0; l < layers; l++) {
-            String p = "model.layers." + l + ".";
-            putNorm(w, shapes, r, p + "input_layernorm.weight", d);
-            putNorm(w, shapes, r, p + "post_attention_layernorm.weight", d);
-            put(w, shapes, r, p + "self_attn.q_proj.weight", 0.3, heads * hd, d);
-            put(w, shapes, r, p + "self_attn.q_proj.bias", 0.1, heads * hd);
-            put(w, shapes, r, p + "self_attn.k_proj.weight", 0.3, kvHeads * hd, d);
-            put(w, shapes, r, p + "self_attn.k_proj.bias", 0.1, kvHeads * hd);
-            put(w, shapes, r, p + "self_attn.v_proj.weight", 0.3, kvHeads * hd, d);
-            put(w, shapes, r, p + "self_attn.v_proj.bias", 0.1, kvHeads * hd);
-            put(w, shapes, r, p + "self_attn.o_proj.weight", 0.3, d, heads * hd);
-            put(w, shapes, r, p + "self_attn.o_proj.bias", 0.1, d);
-            put(w, shapes, r, p + "self_attn.sinks", 1.0, heads);
-            put(w, shapes, r, p + "mlp.router.weight", 1.0, experts, d);
-            put(w, shapes, r, p + "mlp.router.bias", 0.3, experts);
-            put(w, shapes, r, p + "mlp.experts.gate_up_proj", 1.5, experts, d, 2L * ffn);   // large enough to hit the clamps
-            put(w, shapes, r, p + "mlp.experts.gate_up_proj_bias", 0.3, experts, 2L * ffn);
-            put(w, shapes, r, p + "mlp.experts.down_proj", 0.3, experts, ffn, d);
-            put(w, shapes, r, p + "mlp.experts.down_proj_bias", 0.1, experts, d);
-        }
-        String config = "{\"model_type\": \"gpt_oss\", \"vocab_size\": " + vocab + ", \"hidden_size\": " + d + ", \"num_hidden_layers\": " + layers
-                + ", \"num_attention_heads\": " + heads + ", \"num_key_value_heads\": " + kvHeads + ", \"head_dim\": " + hd
-                + ", \"num_local_experts\": " + experts + ", \"num_experts_per_tok\": " + k + ", \"intermediate_size\": " + ffn
-                + ", \"sliding_window\": " + window + ", \"layer_types\": [\"" + String.join("\", \"", types) + "\"]"
-                + ", \"rms_norm_eps\": " + EPS + ", \"max_position_embeddings\": 64"
-                + ", \"rope_parameters\": {\"rope_theta\": " + theta + ", \"rope_type\": \"default\"}}";
+        String config = HfCheckpoints.gptOss(s, new SplittableRandom(13), w, shapes, 64);
         Path dir = writeHf("oss", config);
         int[] ids = ids(vocab);
         int n = ids.length, group = heads / kvHeads;
         double[][] x = embed(ids, d);
         for (int l = 0; l < layers; l++) {
             String p = "model.layers." + l + ".";
-            boolean slides = types[l].startsWith("sliding");
+            boolean slides = s.slides(l);
             double[][] q = new double[n][], kk = new double[n][], v = new double[n][];
             for (int t = 0; t < n; t++) {
                 double[] h = rms(x[t], w.get(p + "input_layernorm.weight"), EPS);
@@ -325,12 +247,7 @@ class DeepSeekAndGptOssShapesTest {
     }
 
     private Path writeHf(String name, String config) throws Exception {
-        Path dir = Files.createDirectories(tmp.resolve(name));
-        Files.writeString(dir.resolve("config.json"), config);
-        SafetensorsWriter st = new SafetensorsWriter();
-        for (var e : w.entrySet()) st.add(e.getKey(), DType.F32, shapes.get(e.getKey()), e.getValue());
-        st.write(dir.resolve("model.safetensors"));
-        return dir;
+        return HfCheckpoints.write(tmp.resolve(name), config, w, shapes);
     }
 
     private static void assertClose(Path model, int[] ids, double[][] ref, double bound) {

@@ -1,6 +1,5 @@
 package dev.moe4j.model;
 
-import dev.moe4j.format.safetensors.SafetensorsWriter;
 import dev.moe4j.generate.Generator;
 import dev.moe4j.generate.SamplerSettings;
 import dev.moe4j.kernel.Parallel;
@@ -11,7 +10,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,8 +18,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 
-import static dev.moe4j.model.NaiveMath.put;
-import static dev.moe4j.model.NaiveMath.putNorm;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -231,98 +227,17 @@ class GarbageFreeDecodeTest {
 
     /** DeepSeek-V3: a dense first layer, latent attention with a q low-rank path, 4 expert groups of which 2 are kept. */
     private Path deepSeek() throws Exception {
-        int vocab = 512, d = 256, layers = 3, heads = 16, qRank = 64, kvRank = 64, nope = 16, rope = 16, vDim = 16;
-        int experts = 8, k = 2, groups = 4, groupsKept = 2, ffn = 64, denseFfn = 256;
+        var s = new HfCheckpoints.Ds(512, 256, 3, 16, 64, 64, 16, 16, 16, 8, 2, 4, 2, 64, 256, 1, 1, 2.5, 10000.0);
         Map<String, float[]> w = new LinkedHashMap<>();
         Map<String, long[]> shapes = new LinkedHashMap<>();
-        SplittableRandom r = new SplittableRandom(5);
-        put(w, shapes, r, "model.embed_tokens.weight", 1.0, vocab, d);
-        put(w, shapes, r, "lm_head.weight", 0.3, vocab, d);
-        putNorm(w, shapes, r, "model.norm.weight", d);
-        for (int l = 0; l < layers; l++) {
-            String p = "model.layers." + l + ".";
-            putNorm(w, shapes, r, p + "input_layernorm.weight", d);
-            putNorm(w, shapes, r, p + "post_attention_layernorm.weight", d);
-            put(w, shapes, r, p + "self_attn.q_a_proj.weight", 0.3, qRank, d);
-            putNorm(w, shapes, r, p + "self_attn.q_a_layernorm.weight", qRank);
-            put(w, shapes, r, p + "self_attn.q_b_proj.weight", 0.3, (long) heads * (nope + rope), qRank);
-            put(w, shapes, r, p + "self_attn.kv_a_proj_with_mqa.weight", 0.3, kvRank + rope, d);
-            putNorm(w, shapes, r, p + "self_attn.kv_a_layernorm.weight", kvRank);
-            put(w, shapes, r, p + "self_attn.kv_b_proj.weight", 0.3, (long) heads * (nope + vDim), kvRank);
-            put(w, shapes, r, p + "self_attn.o_proj.weight", 0.3, d, (long) heads * vDim);
-            if (l == 0) {
-                put(w, shapes, r, p + "mlp.gate_proj.weight", 0.3, denseFfn, d);
-                put(w, shapes, r, p + "mlp.up_proj.weight", 0.3, denseFfn, d);
-                put(w, shapes, r, p + "mlp.down_proj.weight", 0.3, d, denseFfn);
-                continue;
-            }
-            put(w, shapes, r, p + "mlp.gate.weight", 1.0, experts, d);
-            put(w, shapes, r, p + "mlp.gate.e_score_correction_bias", 0.3, experts);
-            for (int e = 0; e < experts; e++) {
-                put(w, shapes, r, p + "mlp.experts." + e + ".gate_proj.weight", 0.3, ffn, d);
-                put(w, shapes, r, p + "mlp.experts." + e + ".up_proj.weight", 0.3, ffn, d);
-                put(w, shapes, r, p + "mlp.experts." + e + ".down_proj.weight", 0.3, d, ffn);
-            }
-            put(w, shapes, r, p + "mlp.shared_experts.gate_proj.weight", 0.3, ffn, d);
-            put(w, shapes, r, p + "mlp.shared_experts.up_proj.weight", 0.3, ffn, d);
-            put(w, shapes, r, p + "mlp.shared_experts.down_proj.weight", 0.3, d, ffn);
-        }
-        String config = "{\"model_type\": \"deepseek_v3\", \"vocab_size\": " + vocab + ", \"hidden_size\": " + d
-                + ", \"num_hidden_layers\": " + layers + ", \"num_attention_heads\": " + heads + ", \"num_key_value_heads\": " + heads
-                + ", \"q_lora_rank\": " + qRank + ", \"kv_lora_rank\": " + kvRank + ", \"qk_nope_head_dim\": " + nope
-                + ", \"qk_rope_head_dim\": " + rope + ", \"v_head_dim\": " + vDim + ", \"head_dim\": " + rope
-                + ", \"n_routed_experts\": " + experts + ", \"num_experts_per_tok\": " + k + ", \"n_group\": " + groups
-                + ", \"topk_group\": " + groupsKept + ", \"moe_intermediate_size\": " + ffn + ", \"intermediate_size\": " + denseFfn
-                + ", \"n_shared_experts\": 1, \"first_k_dense_replace\": 1, \"routed_scaling_factor\": 2.5"
-                + ", \"norm_topk_prob\": true, \"rope_interleave\": true, \"rms_norm_eps\": 1e-06"
-                + ", \"max_position_embeddings\": " + CONTEXT + ", \"rope_parameters\": {\"rope_theta\": 10000.0, \"rope_type\": \"default\"}}";
-        return writeHf("deepseek", config, w, shapes);
+        return HfCheckpoints.write(tmp.resolve("deepseek"), HfCheckpoints.deepSeek(s, new SplittableRandom(5), w, shapes, CONTEXT), w, shapes);
     }
 
     /** GPT-OSS: attention sinks, a sliding-window layer, biased and clamped experts, top-k-then-softmax routing. */
     private Path gptOss() throws Exception {
-        int vocab = 512, d = 256, layers = 2, heads = 16, kvHeads = 4, hd = 32, experts = 8, k = 2, ffn = 128, window = 16;
+        var s = new HfCheckpoints.Oss(512, 256, 2, 16, 4, 32, 8, 2, 128, 16, 150000.0);
         Map<String, float[]> w = new LinkedHashMap<>();
         Map<String, long[]> shapes = new LinkedHashMap<>();
-        SplittableRandom r = new SplittableRandom(6);
-        put(w, shapes, r, "model.embed_tokens.weight", 1.0, vocab, d);
-        put(w, shapes, r, "lm_head.weight", 0.3, vocab, d);
-        putNorm(w, shapes, r, "model.norm.weight", d);
-        for (int l = 0; l < layers; l++) {
-            String p = "model.layers." + l + ".";
-            putNorm(w, shapes, r, p + "input_layernorm.weight", d);
-            putNorm(w, shapes, r, p + "post_attention_layernorm.weight", d);
-            put(w, shapes, r, p + "self_attn.q_proj.weight", 0.3, heads * hd, d);
-            put(w, shapes, r, p + "self_attn.q_proj.bias", 0.1, heads * hd);
-            put(w, shapes, r, p + "self_attn.k_proj.weight", 0.3, kvHeads * hd, d);
-            put(w, shapes, r, p + "self_attn.k_proj.bias", 0.1, kvHeads * hd);
-            put(w, shapes, r, p + "self_attn.v_proj.weight", 0.3, kvHeads * hd, d);
-            put(w, shapes, r, p + "self_attn.v_proj.bias", 0.1, kvHeads * hd);
-            put(w, shapes, r, p + "self_attn.o_proj.weight", 0.3, d, heads * hd);
-            put(w, shapes, r, p + "self_attn.o_proj.bias", 0.1, d);
-            put(w, shapes, r, p + "self_attn.sinks", 1.0, heads);
-            put(w, shapes, r, p + "mlp.router.weight", 1.0, experts, d);
-            put(w, shapes, r, p + "mlp.router.bias", 0.3, experts);
-            put(w, shapes, r, p + "mlp.experts.gate_up_proj", 1.5, experts, d, 2L * ffn);
-            put(w, shapes, r, p + "mlp.experts.gate_up_proj_bias", 0.3, experts, 2L * ffn);
-            put(w, shapes, r, p + "mlp.experts.down_proj", 0.3, experts, ffn, d);
-            put(w, shapes, r, p + "mlp.experts.down_proj_bias", 0.1, experts, d);
-        }
-        String config = "{\"model_type\": \"gpt_oss\", \"vocab_size\": " + vocab + ", \"hidden_size\": " + d + ", \"num_hidden_layers\": " + layers
-                + ", \"num_attention_heads\": " + heads + ", \"num_key_value_heads\": " + kvHeads + ", \"head_dim\": " + hd
-                + ", \"num_local_experts\": " + experts + ", \"num_experts_per_tok\": " + k + ", \"intermediate_size\": " + ffn
-                + ", \"sliding_window\": " + window + ", \"layer_types\": [\"sliding_attention\", \"full_attention\"]"
-                + ", \"rms_norm_eps\": 1e-06, \"max_position_embeddings\": " + CONTEXT
-                + ", \"rope_parameters\": {\"rope_theta\": 150000.0, \"rope_type\": \"default\"}}";
-        return writeHf("gptoss", config, w, shapes);
-    }
-
-    private Path writeHf(String name, String config, Map<String, float[]> w, Map<String, long[]> shapes) throws Exception {
-        Path dir = Files.createDirectories(tmp.resolve(name));
-        Files.writeString(dir.resolve("config.json"), config);
-        SafetensorsWriter st = new SafetensorsWriter();
-        for (var e : w.entrySet()) st.add(e.getKey(), DType.F32, shapes.get(e.getKey()), e.getValue());
-        st.write(dir.resolve("model.safetensors"));
-        return dir;
+        return HfCheckpoints.write(tmp.resolve("gptoss"), HfCheckpoints.gptOss(s, new SplittableRandom(6), w, shapes, CONTEXT), w, shapes);
     }
 }
