@@ -1,6 +1,7 @@
 package dev.moe4j.bench;
 
 import dev.moe4j.kernel.PackedQ4;
+import dev.moe4j.kernel.PackedQ8;
 import dev.moe4j.kernel.Parallel;
 import dev.moe4j.kernel.Quantize;
 import dev.moe4j.tensor.DType;
@@ -36,8 +37,8 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class KernelBench {
-    /** Q4_0_R16: Q4_0 repacked as at model load (what inference runs for Q4_0 matrices). */
-    @Param({"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_0_R16", "Q4_K", "Q6_K"})
+    /** Q4_0_R16, Q8_0_R16: Q4_0 and Q8_0 repacked as at model load (what inference runs for those matrices). */
+    @Param({"F32", "F16", "BF16", "Q8_0", "Q8_0_R16", "Q4_0", "Q4_0_R16", "Q4_K", "Q6_K"})
     public String dtype;
 
     @Param({"2048"})
@@ -60,12 +61,15 @@ public class KernelBench {
         Random r = new Random(1);
         float[] w = new float[rows * cols];
         for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian() * 0.02f;
-        DType stored = t == DType.Q4_0_R16 ? DType.Q4_0 : t;
+        DType stored = t == DType.Q4_0_R16 ? DType.Q4_0 : t == DType.Q8_0_R16 ? DType.Q8_0 : t;
         MemorySegment seg = Arena.global().allocate(stored.bytesFor(w.length), 64);
         Quantize.encode(stored, w, 0, w.length, seg, 0);
-        if (t == DType.Q4_0_R16) {
+        if (t.isPacked()) {
             MemorySegment packed = Arena.global().allocate(seg.byteSize(), 64);
-            for (int p = 0; p < rows / PackedQ4.PANEL; p++) PackedQ4.packPanel(seg, packed, cols, p);
+            for (int p = 0; p < rows / PackedQ4.PANEL; p++) {
+                if (t == DType.Q4_0_R16) PackedQ4.packPanel(seg, packed, cols, p);
+                else PackedQ8.packPanel(seg, packed, cols, p);
+            }
             seg = packed;
         }
         m = new Matrix("w", t, seg, 0, rows, cols);

@@ -22,8 +22,9 @@ public final class MatmulJob implements Parallel.Chunks {
     private Matrix[] m = new Matrix[4];
     private float[][] x = new float[4][], out = new float[4][];
     private int[] xOff = new int[4], outOff = new int[4], firstChunk = new int[5];
-    /** Quantised activations of each packed-Q4 part (parts reading the same x share one); owned, reused. */
-    private PackedQ4.Activations[] owned = new PackedQ4.Activations[4], act = new PackedQ4.Activations[4];
+    /** Decode activations of each packed part, quantised (Q4) or pre-scaled (Q8); parts reading the same x share one. */
+    private PackedQ4.Activations[] owned4 = new PackedQ4.Activations[4], act4 = new PackedQ4.Activations[4];
+    private PackedQ8.Activations[] owned8 = new PackedQ8.Activations[4], act8 = new PackedQ8.Activations[4];
     private int parts, chunkRows, tokens;
 
     private MatmulJob() {}
@@ -54,8 +55,10 @@ public final class MatmulJob implements Parallel.Chunks {
         xOff = Arrays.copyOf(xOff, n);
         outOff = Arrays.copyOf(outOff, n);
         firstChunk = Arrays.copyOf(firstChunk, n + 1);
-        owned = Arrays.copyOf(owned, n);
-        act = Arrays.copyOf(act, n);
+        owned4 = Arrays.copyOf(owned4, n);
+        act4 = Arrays.copyOf(act4, n);
+        owned8 = Arrays.copyOf(owned8, n);
+        act8 = Arrays.copyOf(act8, n);
     }
 
     /** Computes every part for {@code n} tokens, then forgets the parts. */
@@ -66,7 +69,7 @@ public final class MatmulJob implements Parallel.Chunks {
             rows += m[p].rows();
             macs += (long) m[p].rows() * m[p].cols() * n;
         }
-        quantizeActivations();
+        prepareActivations();
         int threads = Parallel.threads();
         // About 8 chunks per thread balance the load; a multiple of 16 rows keeps micro-kernel tiles and
         // packed panels whole.
@@ -85,22 +88,29 @@ public final class MatmulJob implements Parallel.Chunks {
             Arrays.fill(m, 0, parts, null);
             Arrays.fill(x, 0, parts, null);
             Arrays.fill(out, 0, parts, null);
-            Arrays.fill(act, 0, parts, null);
+            Arrays.fill(act4, 0, parts, null);
+            Arrays.fill(act8, 0, parts, null);
             parts = 0;
         }
     }
 
-    /** Once per dispatch, not per chunk: packed-Q4 parts of a decode step take 8-bit activations. */
-    private void quantizeActivations() {
+    /** Once per dispatch, not per chunk: packed parts of a decode step take their activations prepared. */
+    private void prepareActivations() {
         if (tokens != 1) return;
         for (int p = 0; p < parts; p++) {
-            if (m[p].dtype() != DType.Q4_0_R16) continue;
-            if (p > 0 && act[p - 1] != null && x[p] == x[p - 1] && xOff[p] == xOff[p - 1] && m[p].cols() == m[p - 1].cols()) {
-                act[p] = act[p - 1];    // gate and up of one expert, or q, k and v: same input
-                continue;
+            DType dt = m[p].dtype();
+            if (!dt.isPacked()) continue;
+            // Gate and up of one expert, or q, k and v: same input, same preparation.
+            boolean same = p > 0 && m[p - 1].dtype() == dt && x[p] == x[p - 1] && xOff[p] == xOff[p - 1] && m[p].cols() == m[p - 1].cols();
+            if (dt == DType.Q4_0_R16) {
+                if (same) { act4[p] = act4[p - 1]; continue; }
+                if (owned4[p] == null) owned4[p] = new PackedQ4.Activations();
+                act4[p] = owned4[p].quantize(x[p], xOff[p], tokens, m[p].cols());
+            } else {
+                if (same) { act8[p] = act8[p - 1]; continue; }
+                if (owned8[p] == null) owned8[p] = new PackedQ8.Activations();
+                act8[p] = owned8[p].prepare(x[p], xOff[p], tokens, m[p].cols());
             }
-            if (owned[p] == null) owned[p] = new PackedQ4.Activations();
-            act[p] = owned[p].quantize(x[p], xOff[p], tokens, m[p].cols());
         }
     }
 
@@ -110,8 +120,12 @@ public final class MatmulJob implements Parallel.Chunks {
         while (firstChunk[p + 1] <= chunk) p++;
         Matrix w = m[p];
         int r0 = (chunk - firstChunk[p]) * chunkRows, r1 = Math.min(w.rows(), r0 + chunkRows);
-        if (act[p] != null) {
-            PackedQ4.rows(w.data(), w.byteOffset(), w.cols(), r0, r1, act[p], out[p], outOff[p], w.rows());
+        if (act4[p] != null) {
+            PackedQ4.rows(w.data(), w.byteOffset(), w.cols(), r0, r1, act4[p], out[p], outOff[p], w.rows());
+            return;
+        }
+        if (act8[p] != null) {
+            PackedQ8.rows(w.data(), w.byteOffset(), w.cols(), r0, r1, act8[p], out[p], outOff[p], w.rows());
             return;
         }
         Gemm.rows(w.dtype(), w.data(), w.byteOffset(), w.rowBytes(), w.cols(), r0, r1,

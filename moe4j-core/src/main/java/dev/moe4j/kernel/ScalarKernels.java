@@ -58,7 +58,7 @@ public final class ScalarKernels {
                 int sc = seg.get(ValueLayout.JAVA_BYTE, block + 192 + 8 * half + 2 * quarter + l / 16);
                 yield Float.float16ToFloat(seg.get(SHORT, block + 208)) * sc * ((lo | hi << 4) - 32);
             }
-            case Q4_0_R16 -> throw new IllegalArgumentException("Q4_0_R16 rows are not contiguous; read them with PackedQ4");
+            case Q4_0_R16, Q8_0_R16 -> throw new IllegalArgumentException(t + " rows are not contiguous; read them with PackedQ4/PackedQ8");
         };
     }
 

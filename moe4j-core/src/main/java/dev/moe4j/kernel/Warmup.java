@@ -41,18 +41,18 @@ public final class Warmup {
             int cols = (int) t.dim(-1);
             long rowBytes = dt.bytesFor(cols);
             // Packed rows come in panels of 16: two whole ones, and the same with a partial last panel.
-            int maxRows = dt == DType.Q4_0_R16 ? (int) Math.min(2 * PackedQ4.PANEL, t.dim(-2)) : ROWS;
+            int maxRows = dt.isPacked() ? (int) Math.min(2 * PackedQ4.PANEL, t.dim(-2)) : ROWS;
             float[] x = new float[(TOKENS + 1) * cols], out = new float[(TOKENS + 1) * maxRows], row = new float[cols];
             for (int i = 0; i < x.length; i++) x[i] = (float) r.nextDouble(-1, 1);
             // Each packed call covers 4x the rows, so its kernels reach the compile thresholds in fewer calls.
-            int calls = dt == DType.Q4_0_R16 ? CALLS / 4 : CALLS;
+            int calls = dt.isPacked() ? CALLS / 4 : CALLS;
             for (int i = 0; i < calls; i++) {
                 // Whole and partial tiles alike (bins and prompts come in every size): code the JIT compiled
                 // having seen only whole tiles would be thrown away at the first partial one.
                 int tokens = 2 + i % TOKENS, rows = maxRows - i % 4;   // 2..8 tokens, whole and partial row blocks
                 Gemm.rows(dt, t.data(), 0, rowBytes, cols, 0, rows, x, 0, tokens, out, 0, maxRows);  // prefill tiles
                 Gemm.rows(dt, t.data(), 0, rowBytes, cols, 0, rows, x, 0, 1, out, 0, maxRows);       // decode dots
-                if (i % 8 == 0 && dt != DType.Q4_0_R16) Dequant.dequantize(dt, t.data(), 0, row, 0, cols);  // embedding rows
+                if (i % 8 == 0 && !dt.isPacked()) Dequant.dequantize(dt, t.data(), 0, row, 0, cols);  // embedding rows
             }
         }
         if (!first) return;

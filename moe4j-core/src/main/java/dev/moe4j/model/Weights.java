@@ -2,6 +2,7 @@ package dev.moe4j.model;
 
 import dev.moe4j.kernel.Dequant;
 import dev.moe4j.kernel.PackedQ4;
+import dev.moe4j.kernel.PackedQ8;
 import dev.moe4j.kernel.Parallel;
 import dev.moe4j.tensor.DType;
 import dev.moe4j.tensor.Matrix;
@@ -23,8 +24,9 @@ import java.util.Optional;
  * Looks tensors up by name and checks their shapes, failing with a one-line error naming file and tensor.
  *
  * <p>For inference ({@link #forInference}) the weights that matrix products read are also brought into the
- * layout the fastest kernel wants: Q4_0 matrices are repacked into {@link DType#Q4_0_R16} in memory of their
- * own (same size), and their pages of the mapped file are released, so resident memory stays at the file's size.
+ * layout the fastest kernel wants: Q4_0 and Q8_0 matrices are repacked into {@link DType#Q4_0_R16} and
+ * {@link DType#Q8_0_R16} in memory of their own (same size, huge pages where the system gives them), and their
+ * pages of the mapped file are released, so resident memory stays at the file's size.
  */
 public final class Weights implements AutoCloseable {
     private final TensorStore store;
@@ -88,7 +90,7 @@ public final class Weights implements AutoCloseable {
     }
 
     private Tensor forProducts(Tensor t) {
-        if (packedArena == null || t.dtype() != DType.Q4_0 || t.rank() < 2 || t.rank() > 3
+        if (packedArena == null || (t.dtype() != DType.Q4_0 && t.dtype() != DType.Q8_0) || t.rank() < 2 || t.rank() > 3
                 || !PackedQ4.packable(t.dim(-2), t.dim(-1))) return t;
         return packed.computeIfAbsent(t.name(), n -> pack(t));
     }
@@ -96,14 +98,18 @@ public final class Weights implements AutoCloseable {
     private Tensor pack(Tensor t) {
         MemorySegment dst = NativeMemory.allocate(t.data().byteSize(), packedArena);
         int cols = (int) t.dim(-1);
+        boolean q4 = t.dtype() == DType.Q4_0;
         long panels = t.elementCount() / cols / PackedQ4.PANEL;
         // Panels never straddle slabs (rows are a multiple of 16), so a 3-D tensor packs as one tall matrix.
         int chunk = 64, chunks = (int) ((panels + chunk - 1) / chunk);
         Parallel.run(chunks, c -> {
-            for (long p = (long) c * chunk, end = Math.min(panels, p + chunk); p < end; p++) PackedQ4.packPanel(t.data(), dst, cols, p);
+            for (long p = (long) c * chunk, end = Math.min(panels, p + chunk); p < end; p++) {
+                if (q4) PackedQ4.packPanel(t.data(), dst, cols, p);
+                else PackedQ8.packPanel(t.data(), dst, cols, p);
+            }
         });
         if (t.data().isMapped()) t.data().unload();   // the file's copy is no longer read: give its pages back
-        return new Tensor(t.name(), DType.Q4_0_R16, t.shape(), dst);
+        return new Tensor(t.name(), q4 ? DType.Q4_0_R16 : DType.Q8_0_R16, t.shape(), dst);
     }
 
     /** The store's tensors, with the repacked versions in place of their originals (what the kernels will read). */

@@ -19,9 +19,10 @@ public enum DType {
     I32(26, 1, 4),
     I64(27, 1, 8),
     F64(28, 1, 8),
-    // Not a file type: Q4_0 rows repacked in memory for integer dot products (see kernel.PackedQ4). Same bytes
-    // per value as Q4_0, but rows come in panels of 16 and a row is not contiguous.
-    Q4_0_R16(-1, 32, 18);
+    // Not file types: Q4_0 and Q8_0 rows repacked in memory for faster kernels (see kernel.PackedQ4, PackedQ8).
+    // Same bytes per value as the file type, but rows come in panels of 16 and a row is not contiguous.
+    Q4_0_R16(-1, 32, 18),
+    Q8_0_R16(-2, 32, 34);
 
     /** The GGML type id used in GGUF files. */
     public final int ggmlId;
@@ -42,6 +43,11 @@ public enum DType {
 
     public boolean isQuantized() {
         return blockSize > 1;
+    }
+
+    /** Whether rows are repacked in panels of 16 (an in-memory layout: rows are not contiguous). */
+    public boolean isPacked() {
+        return this == Q4_0_R16 || this == Q8_0_R16;
     }
 
     /** The type with this GGML id, or null when moe4j does not support it. */

@@ -3,6 +3,7 @@ package dev.moe4j.tensor;
 import dev.moe4j.kernel.Dequant;
 import dev.moe4j.kernel.MatmulJob;
 import dev.moe4j.kernel.PackedQ4;
+import dev.moe4j.kernel.PackedQ8;
 
 import java.lang.foreign.MemorySegment;
 
@@ -51,7 +52,7 @@ public final class Matrix {
 
     /** Rows {@code [from, from + count)} of this matrix, as a matrix of its own. */
     public Matrix rowRange(int from, int count) {
-        if (dtype == DType.Q4_0_R16 && (from % PackedQ4.PANEL != 0 || count % PackedQ4.PANEL != 0))
+        if (dtype.isPacked() && (from % PackedQ4.PANEL != 0 || count % PackedQ4.PANEL != 0))
             throw new IllegalArgumentException(name + ": packed rows come in panels of " + PackedQ4.PANEL + ", cannot take rows " + from + "+" + count);
         return new Matrix(name + "[rows " + from + ".." + (from + count) + "]", dtype, data,
                 byteOffset + rowBytes * from, count, cols);
@@ -82,6 +83,7 @@ public final class Matrix {
     /** Row r as floats (embedding lookup). */
     public void row(int r, float[] dst, int dstOff) {
         if (dtype == DType.Q4_0_R16) { PackedQ4.row(data, byteOffset, cols, r, dst, dstOff); return; }
+        if (dtype == DType.Q8_0_R16) { PackedQ8.row(data, byteOffset, cols, r, dst, dstOff); return; }
         Dequant.dequantize(dtype, data, byteOffset + rowBytes * r, dst, dstOff, cols);
     }
 }

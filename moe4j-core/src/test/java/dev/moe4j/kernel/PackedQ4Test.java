@@ -130,7 +130,7 @@ class PackedQ4Test {
             Pair m = Pair.random(arena, rows, cols, 5L * rows + cols + tokens);
             float[] x = randomX(tokens * cols + 5, tokens);
             float[] out = new float[tokens * (rows + 1)];
-            PackedQ4.rows(m.packed, 0, cols, 0, rows, x, 5, tokens, out, 1, rows + 1);
+            PanelGemm.rows(DType.Q4_0_R16, m.packed, 0, cols, 0, rows, x, 5, tokens, out, 1, rows + 1);
             long rowBytes = DType.Q4_0.bytesFor(cols);
             for (int t = 0; t < tokens; t++)
                 for (int r = 0; r < rows; r++) {
