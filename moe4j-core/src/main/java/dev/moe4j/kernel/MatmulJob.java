@@ -25,6 +25,8 @@ public final class MatmulJob implements Parallel.Chunks {
     /** Decode activations of each packed part, quantised (Q4) or pre-scaled (Q8); parts reading the same x share one. */
     private PackedQ4.Activations[] owned4 = new PackedQ4.Activations[4], act4 = new PackedQ4.Activations[4];
     private PackedQ8.Activations[] owned8 = new PackedQ8.Activations[4], act8 = new PackedQ8.Activations[4];
+    /** Prefill activations of each packed part, interleaved by 8 tokens; parts reading the same x share one. */
+    private PanelGemm.Interleaved[] ownedI = new PanelGemm.Interleaved[4], actI = new PanelGemm.Interleaved[4];
     private int parts, chunkRows, tokens;
 
     private MatmulJob() {}
@@ -59,6 +61,8 @@ public final class MatmulJob implements Parallel.Chunks {
         act4 = Arrays.copyOf(act4, n);
         owned8 = Arrays.copyOf(owned8, n);
         act8 = Arrays.copyOf(act8, n);
+        ownedI = Arrays.copyOf(ownedI, n);
+        actI = Arrays.copyOf(actI, n);
     }
 
     /** Computes every part for {@code n} tokens, then forgets the parts. */
@@ -90,18 +94,25 @@ public final class MatmulJob implements Parallel.Chunks {
             Arrays.fill(out, 0, parts, null);
             Arrays.fill(act4, 0, parts, null);
             Arrays.fill(act8, 0, parts, null);
+            Arrays.fill(actI, 0, parts, null);
             parts = 0;
         }
     }
 
-    /** Once per dispatch, not per chunk: packed parts of a decode step take their activations prepared. */
+    /** Once per dispatch, not per chunk: packed parts take their activations prepared (quantised, interleaved). */
     private void prepareActivations() {
-        if (tokens != 1) return;
         for (int p = 0; p < parts; p++) {
             DType dt = m[p].dtype();
             if (!dt.isPacked()) continue;
             // Gate and up of one expert, or q, k and v: same input, same preparation.
-            boolean same = p > 0 && m[p - 1].dtype() == dt && x[p] == x[p - 1] && xOff[p] == xOff[p - 1] && m[p].cols() == m[p - 1].cols();
+            boolean sameX = p > 0 && m[p - 1].dtype().isPacked() && x[p] == x[p - 1] && xOff[p] == xOff[p - 1] && m[p].cols() == m[p - 1].cols();
+            if (tokens > 1) {
+                if (sameX) { actI[p] = actI[p - 1]; continue; }
+                if (ownedI[p] == null) ownedI[p] = new PanelGemm.Interleaved();
+                actI[p] = ownedI[p].of(x[p], xOff[p], tokens, m[p].cols());
+                continue;
+            }
+            boolean same = sameX && m[p - 1].dtype() == dt;
             if (dt == DType.Q4_0_R16) {
                 if (same) { act4[p] = act4[p - 1]; continue; }
                 if (owned4[p] == null) owned4[p] = new PackedQ4.Activations();
@@ -126,6 +137,10 @@ public final class MatmulJob implements Parallel.Chunks {
         }
         if (act8[p] != null) {
             PackedQ8.rows(w.data(), w.byteOffset(), w.cols(), r0, r1, act8[p], out[p], outOff[p], w.rows());
+            return;
+        }
+        if (actI[p] != null) {
+            PanelGemm.rows(w.dtype(), w.data(), w.byteOffset(), w.cols(), r0, r1, actI[p], out[p], outOff[p], w.rows());
             return;
         }
         Gemm.rows(w.dtype(), w.data(), w.byteOffset(), w.rowBytes(), w.cols(), r0, r1,

@@ -13,14 +13,43 @@ import static dev.moe4j.kernel.PackedQ4.PANEL;
  * Several tokens (prefill, an expert's bin) times packed weights ({@link DType#Q4_0_R16},
  * {@link DType#Q8_0_R16}): two panels at a time are dequantised into a float tile, column-major with 16 rows
  * per column, and multiplied with up to 8 tokens at a time as outer products, 2 × 16 rows per column load.
+ * The tokens are read {@link Interleaved}, eight to a column: one index for all eight broadcasts instead of
+ * eight (JMH-style loop on one core, tile in L2: 94 → 117 GFLOP/s, the FMA units' peak).
  */
 public final class PanelGemm {
     private PanelGemm() {}
 
     /** Tokens per outer-product pass: 2 × T accumulators of L rows stay in registers. */
-    private static final int T_MAX = 8;
+    static final int T_MAX = 8;
     /** Per thread: [0] two panels dequantised, column-major (16 rows per column); [1] the accumulators' sums. */
     private static final ThreadLocal<float[][]> TILE = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[2 * T_MAX * L]});
+    private static final ThreadLocal<Interleaved> INTERLEAVED = ThreadLocal.withInitial(Interleaved::new);
+
+    /**
+     * Activations of n tokens in groups of {@value #T_MAX}: {@code data[g·8·cols + 8c + j]} = token 8g + j,
+     * column c; zero past the last token. Prepared once per dispatch ({@link MatmulJob}) and reused.
+     */
+    public static final class Interleaved {
+        float[] data = new float[0];
+        int tokens, cols;
+
+        /** Interleaves {@code n} rows of {@code cols} values starting at {@code x[xOff]}. */
+        public Interleaved of(float[] x, int xOff, int n, int cols) {
+            int groups = (n + T_MAX - 1) / T_MAX;
+            if (data.length < groups * T_MAX * cols) data = new float[groups * T_MAX * cols];
+            this.tokens = n;
+            this.cols = cols;
+            for (int g = 0; g < groups; g++) {
+                int base = g * T_MAX * cols;
+                for (int j = 0; j < T_MAX; j++) {
+                    int t = g * T_MAX + j;
+                    if (t >= n) { for (int c = 0; c < cols; c++) data[base + T_MAX * c + j] = 0; continue; }
+                    for (int c = 0, src = xOff + t * cols; c < cols; c++) data[base + T_MAX * c + j] = x[src + c];
+                }
+            }
+            return this;
+        }
+    }
 
     /**
      * For rows [r0, r1) (r0 a multiple of 16) and n tokens of float activations:
@@ -29,11 +58,19 @@ public final class PanelGemm {
      */
     public static void rows(DType dt, MemorySegment seg, long off, int cols, int r0, int r1, float[] x, int xOff, int n,
                             float[] out, int outOff, int outStride) {
+        rows(dt, seg, off, cols, r0, r1, INTERLEAVED.get().of(x, xOff, n, cols), out, outOff, outStride);
+    }
+
+    /** As above, with the tokens already interleaved. */
+    public static void rows(DType dt, MemorySegment seg, long off, int cols, int r0, int r1, Interleaved xi,
+                            float[] out, int outOff, int outStride) {
         if (!dt.isPacked()) throw new IllegalArgumentException(dt + " is not a packed type");
         if (r0 % PANEL != 0) throw new IllegalArgumentException("rows must start on a panel, got " + r0);
+        if (xi.cols != cols) throw new IllegalArgumentException("activations have " + xi.cols + " columns, weights " + cols);
         float[][] scratch = TILE.get();
         if (scratch[0].length < 2 * PANEL * cols) scratch[0] = new float[2 * PANEL * cols];
-        float[] tile = scratch[0], sums = scratch[1];
+        float[] tile = scratch[0], sums = scratch[1], xt = xi.data;
+        int n = xi.tokens;
         long panelBytes = PANEL * dt.bytesFor(cols);
         int groupsPerPanel = PANEL / L;
         for (int p0 = r0; p0 < r1; p0 += 2 * PANEL) {
@@ -51,8 +88,8 @@ public final class PanelGemm {
                 int tB = (gB / groupsPerPanel) * PANEL * cols + (gB % groupsPerPanel) * L;
                 for (int t = 0; t < n; t += T_MAX) {
                     int nt = Math.min(T_MAX, n - t);
-                    if (nt <= 4) outer4(tile, tA, tB, cols, x, xOff + t * cols, nt, sums);
-                    else outer(tile, tA, tB, cols, x, xOff + t * cols, nt, sums);
+                    if (nt <= 4) outer4(tile, tA, tB, cols, xt, t * cols, sums);
+                    else outer(tile, tA, tB, cols, xt, t * cols, sums);
                     int rowA = p0 + g * L, rowB = p0 + (g + 1) * L;
                     for (int j = 0; j < nt; j++) {
                         int o = outOff + (t + j) * outStride;
@@ -65,32 +102,31 @@ public final class PanelGemm {
     }
 
     /**
-     * Two groups of L rows (tile columns at tA and tB, 16 floats apart per column) · up to 8 tokens from
-     * x[xOff], tokens {@code cols} apart: per column two weight loads and one broadcast per token feed 16
-     * multiply-adds. Missing tokens alias the first. sums[(2j + g)·L ..] receives token j, group g.
+     * Two groups of L rows (tile columns at tA and tB, 16 floats apart per column) · the 8 interleaved tokens
+     * at xt[xtOff]: per column two weight loads and one broadcast per token feed 16 multiply-adds.
+     * sums[(2j + g)·L ..] receives token j, group g.
      */
-    private static void outer(float[] tile, int tA, int tB, int cols, float[] x, int xOff, int nt, float[] sums) {
-        int x0 = xOff, x1 = nt > 1 ? x0 + cols : x0, x2 = nt > 2 ? x0 + 2 * cols : x0, x3 = nt > 3 ? x0 + 3 * cols : x0;
-        int x4 = nt > 4 ? x0 + 4 * cols : x0, x5 = nt > 5 ? x0 + 5 * cols : x0, x6 = nt > 6 ? x0 + 6 * cols : x0, x7 = nt > 7 ? x0 + 7 * cols : x0;
+    private static void outer(float[] tile, int tA, int tB, int cols, float[] xt, int xtOff, float[] sums) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
         for (int c = 0; c < cols; c++) {
             FloatVector va = FloatVector.fromArray(F, tile, tA + PANEL * c), vb = FloatVector.fromArray(F, tile, tB + PANEL * c);
-            FloatVector u = FloatVector.broadcast(F, x[x0 + c]);
+            int xo = xtOff + T_MAX * c;
+            FloatVector u = FloatVector.broadcast(F, xt[xo]);
             a0 = va.fma(u, a0); b0 = vb.fma(u, b0);
-            u = FloatVector.broadcast(F, x[x1 + c]);
+            u = FloatVector.broadcast(F, xt[xo + 1]);
             a1 = va.fma(u, a1); b1 = vb.fma(u, b1);
-            u = FloatVector.broadcast(F, x[x2 + c]);
+            u = FloatVector.broadcast(F, xt[xo + 2]);
             a2 = va.fma(u, a2); b2 = vb.fma(u, b2);
-            u = FloatVector.broadcast(F, x[x3 + c]);
+            u = FloatVector.broadcast(F, xt[xo + 3]);
             a3 = va.fma(u, a3); b3 = vb.fma(u, b3);
-            u = FloatVector.broadcast(F, x[x4 + c]);
+            u = FloatVector.broadcast(F, xt[xo + 4]);
             a4 = va.fma(u, a4); b4 = vb.fma(u, b4);
-            u = FloatVector.broadcast(F, x[x5 + c]);
+            u = FloatVector.broadcast(F, xt[xo + 5]);
             a5 = va.fma(u, a5); b5 = vb.fma(u, b5);
-            u = FloatVector.broadcast(F, x[x6 + c]);
+            u = FloatVector.broadcast(F, xt[xo + 6]);
             a6 = va.fma(u, a6); b6 = vb.fma(u, b6);
-            u = FloatVector.broadcast(F, x[x7 + c]);
+            u = FloatVector.broadcast(F, xt[xo + 7]);
             a7 = va.fma(u, a7); b7 = vb.fma(u, b7);
         }
         a0.intoArray(sums, 0); b0.intoArray(sums, L); a1.intoArray(sums, 2 * L); b1.intoArray(sums, 3 * L);
@@ -100,22 +136,21 @@ public final class PanelGemm {
     }
 
     /** {@link #outer} for at most 4 tokens: half the accumulators, so none of the multiply-adds is wasted. */
-    private static void outer4(float[] tile, int tA, int tB, int cols, float[] x, int xOff, int nt, float[] sums) {
-        int x0 = xOff, x1 = nt > 1 ? x0 + cols : x0, x2 = nt > 2 ? x0 + 2 * cols : x0, x3 = nt > 3 ? x0 + 3 * cols : x0;
+    private static void outer4(float[] tile, int tA, int tB, int cols, float[] xt, int xtOff, float[] sums) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         for (int c = 0; c < cols; c++) {
             FloatVector va = FloatVector.fromArray(F, tile, tA + PANEL * c), vb = FloatVector.fromArray(F, tile, tB + PANEL * c);
-            FloatVector u = FloatVector.broadcast(F, x[x0 + c]);
+            int xo = xtOff + T_MAX * c;
+            FloatVector u = FloatVector.broadcast(F, xt[xo]);
             a0 = va.fma(u, a0); b0 = vb.fma(u, b0);
-            u = FloatVector.broadcast(F, x[x1 + c]);
+            u = FloatVector.broadcast(F, xt[xo + 1]);
             a1 = va.fma(u, a1); b1 = vb.fma(u, b1);
-            u = FloatVector.broadcast(F, x[x2 + c]);
+            u = FloatVector.broadcast(F, xt[xo + 2]);
             a2 = va.fma(u, a2); b2 = vb.fma(u, b2);
-            u = FloatVector.broadcast(F, x[x3 + c]);
+            u = FloatVector.broadcast(F, xt[xo + 3]);
             a3 = va.fma(u, a3); b3 = vb.fma(u, b3);
         }
         a0.intoArray(sums, 0); b0.intoArray(sums, L); a1.intoArray(sums, 2 * L); b1.intoArray(sums, 3 * L);
         a2.intoArray(sums, 4 * L); b2.intoArray(sums, 5 * L); a3.intoArray(sums, 6 * L); b3.intoArray(sums, 7 * L);
     }
-
 }
