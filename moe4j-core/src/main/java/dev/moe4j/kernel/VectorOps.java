@@ -4,7 +4,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Dot products and scaled adds over float arrays: the inner loops of attention. */
+/** Dot products and scaled adds over float arrays (the inner loops of attention), and the SwiGLU gate. */
 public final class VectorOps {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int L = F.length();
@@ -36,5 +36,19 @@ public final class VectorOps {
             }
         }
         for (; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+    }
+
+    /**
+     * g[i] = silu(g[i])·u[i] = g[i] / (1 + e^-g[i]) · u[i] for i < n: SwiGLU's gate. Lane-parallel (the
+     * Vector API's exp, within a few ulp of {@link Activations#silu}); a prompt evaluates millions of these,
+     * and one at a time they took a fifth of olmoe-mini's prefill on the dispatching thread.
+     */
+    public static void siluMul(float[] g, float[] u, int n) {
+        int i = 0;
+        for (int end = n - n % L; i < end; i += L) {
+            FloatVector v = FloatVector.fromArray(F, g, i);
+            v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)).mul(FloatVector.fromArray(F, u, i)).intoArray(g, i);
+        }
+        for (; i < n; i++) g[i] = Activations.silu(g[i]) * u[i];
     }
 }

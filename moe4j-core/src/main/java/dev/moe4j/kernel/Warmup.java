@@ -58,9 +58,14 @@ public final class Warmup {
         if (!first) return;
         float[] a = new float[256], b = new float[256];
         for (int i = 0; i < a.length; i++) a[i] = (float) r.nextDouble(-1, 1);
+        float[] g = new float[256];
         for (int i = 0; i < CALLS * 4; i++) {
             VectorOps.axpy(0.5f, a, 0, b, 0, a.length);
             b[0] = VectorOps.dot(a, 0, b, 0, a.length) * 1e-3f;
+            if (i % 4 == 0) {
+                System.arraycopy(a, 0, g, 0, g.length);
+                VectorOps.siluMul(g, b, g.length);
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 package dev.moe4j.moe;
 
-import dev.moe4j.kernel.Activations;
 import dev.moe4j.kernel.MatmulJob;
+import dev.moe4j.kernel.VectorOps;
 import dev.moe4j.kernel.Scratch;
 import dev.moe4j.tensor.Matrix;
 
@@ -35,7 +35,7 @@ public final class SwiGluExperts implements ExpertBank {
         MatmulJob job = MatmulJob.get();
         for (int i = 0; i < k; i++) job.add(gate[plan.expert(0, i)], x, 0, g, i * h).add(up[plan.expert(0, i)], x, 0, u, i * h);
         job.execute(1);
-        for (int i = 0; i < k * h; i++) g[i] = Activations.silu(g[i]) * u[i];
+        VectorOps.siluMul(g, u, k * h);
         job = MatmulJob.get();
         for (int i = 0; i < k; i++) job.add(down[plan.expert(0, i)], g, i * h, y, i * d);
         job.execute(1);
@@ -52,7 +52,7 @@ public final class SwiGluExperts implements ExpertBank {
         float[] g = Scratch.get(Scratch.GATE, rows * h), u = Scratch.get(Scratch.UP, rows * h);
         // Gate and up in one dispatch: both read x, neither waits for the other.
         MatmulJob.get().add(gate, x, 0, g, 0).add(up, x, 0, u, 0).execute(rows);
-        for (int i = 0; i < rows * h; i++) g[i] = Activations.silu(g[i]) * u[i];
+        VectorOps.siluMul(g, u, rows * h);
         down.matmul(g, rows, out);
     }
 }

@@ -27,4 +27,23 @@ class VectorOpsTest {
             }
         }
     }
+
+    @Test
+    void siluMulMatchesTheScalarSiluAtEveryLength() {
+        SplittableRandom r = new SplittableRandom(9);
+        for (int n = 0; n < 70; n++) {
+            float[] g = new float[n + 3], u = new float[n + 3];
+            for (int i = 0; i < g.length; i++) {
+                g[i] = (float) r.nextDouble(-12, 12);
+                u[i] = (float) r.nextDouble(-2, 2);
+            }
+            if (n > 4) { g[0] = -100f; g[1] = 100f; g[2] = 0f; g[3] = -0.5f; }   // exp over/underflow, zero
+            float[] got = g.clone();
+            VectorOps.siluMul(got, u, n);
+            for (int i = 0; i < g.length; i++) {
+                float want = i < n ? Activations.silu(g[i]) * u[i] : g[i];
+                assertEquals(want, got[i], 4e-7 * Math.abs(want) + 1e-30, "n=" + n + " i=" + i + " g=" + g[i]);
+            }
+        }
+    }
 }
