@@ -9,11 +9,13 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 
 import static dev.moe4j.kernel.Dequant.F;
 import static dev.moe4j.kernel.Dequant.L;
-import static dev.moe4j.kernel.ScalarKernels.LONG;
 import static dev.moe4j.kernel.ScalarKernels.SHORT;
 
 /**
@@ -57,28 +59,42 @@ public final class PackedQ4 {
      * apart) into {@code dst} at the same relative offset.
      */
     public static void packPanel(MemorySegment src, MemorySegment dst, int cols, long p) {
-        int nb = cols / 32;
-        long rowBytes = 18L * nb, panel = p * PANEL * rowBytes;
+        int nb = cols / 32, rowBytes = 18 * nb, bytes = PANEL * rowBytes;
+        long panel = p * bytes;
+        // Through heap arrays (one bulk copy each way), as PackedQ8 does: segment accesses one by one made
+        // loading slow.
+        byte[][] stage = STAGE.get();
+        if (stage[0].length < bytes) stage = new byte[][] {new byte[bytes], new byte[bytes]};
+        STAGE.set(stage);
+        byte[] in = stage[0], out = stage[1];
+        MemorySegment.copy(src, ValueLayout.JAVA_BYTE, panel, in, 0, bytes);
         for (int b = 0; b < nb; b++) {
-            long out = panel + (long) BLOCK_BYTES * b;
+            int o = BLOCK_BYTES * b;
             for (int j = 0; j < PANEL; j++) {
-                long blk = panel + j * rowBytes + 18L * b;
-                dst.set(SHORT, out + 2L * j, src.get(SHORT, blk));
+                int blk = j * rowBytes + 18 * b;
+                out[o + 2 * j] = in[blk];
+                out[o + 2 * j + 1] = in[blk + 1];
                 // Byte i holds column i (low nibble) and column i + 16 (high). Group g, parity q takes columns
                 // 8g + q + {0, 2, 4, 6}: every other byte's low (g < 2) or high (g >= 2) nibble of one 8-byte half.
-                long lo = src.get(LONG, blk + 2), hi = src.get(LONG, blk + 10);
-                long g0 = out + 32 + 4L * j, g1 = g0 + 64, g2 = g0 + 128, g3 = g0 + 192;
-                dst.set(SHORT, g0, (short) Long.compress(lo, 0x000F000F000F000FL));
-                dst.set(SHORT, g0 + 2, (short) Long.compress(lo, 0x0F000F000F000F00L));
-                dst.set(SHORT, g1, (short) Long.compress(hi, 0x000F000F000F000FL));
-                dst.set(SHORT, g1 + 2, (short) Long.compress(hi, 0x0F000F000F000F00L));
-                dst.set(SHORT, g2, (short) Long.compress(lo, 0x00F000F000F000F0L));
-                dst.set(SHORT, g2 + 2, (short) Long.compress(lo, 0xF000F000F000F000L));
-                dst.set(SHORT, g3, (short) Long.compress(hi, 0x00F000F000F000F0L));
-                dst.set(SHORT, g3 + 2, (short) Long.compress(hi, 0xF000F000F000F000L));
+                long lo = (long) LONG_LE.get(in, blk + 2), hi = (long) LONG_LE.get(in, blk + 10);
+                int g0 = o + 32 + 4 * j, g1 = g0 + 64, g2 = g0 + 128, g3 = g0 + 192;
+                SHORT_LE.set(out, g0, (short) Long.compress(lo, 0x000F000F000F000FL));
+                SHORT_LE.set(out, g0 + 2, (short) Long.compress(lo, 0x0F000F000F000F00L));
+                SHORT_LE.set(out, g1, (short) Long.compress(hi, 0x000F000F000F000FL));
+                SHORT_LE.set(out, g1 + 2, (short) Long.compress(hi, 0x0F000F000F000F00L));
+                SHORT_LE.set(out, g2, (short) Long.compress(lo, 0x00F000F000F000F0L));
+                SHORT_LE.set(out, g2 + 2, (short) Long.compress(lo, 0xF000F000F000F000L));
+                SHORT_LE.set(out, g3, (short) Long.compress(hi, 0x00F000F000F000F0L));
+                SHORT_LE.set(out, g3 + 2, (short) Long.compress(hi, 0xF000F000F000F000L));
             }
         }
+        MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, panel, bytes);
     }
+
+    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, LE);
+    private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, LE);
+    /** Per thread: a panel as read and as packed. */
+    private static final ThreadLocal<byte[][]> STAGE = ThreadLocal.withInitial(() -> new byte[][] {new byte[0], new byte[0]});
 
     /** Weight (row r, column c) of a packed matrix starting at {@code off}: the reference for the kernels. */
     public static float get(MemorySegment seg, long off, int cols, int r, int c) {
