@@ -25,6 +25,7 @@ public final class Gemm {
 
     /** Per thread: activations quantised for packed Q4 rows (MatmulJob quantises once per dispatch instead). */
     private static final ThreadLocal<PackedQ4.Activations> ACTIVATIONS = ThreadLocal.withInitial(PackedQ4.Activations::new);
+    private static final ThreadLocal<Q4Prefill.Quantized> QUANTIZED = ThreadLocal.withInitial(Q4Prefill.Quantized::new);
     private static final ThreadLocal<PackedQ8.Activations> ACTIVATIONS8 = ThreadLocal.withInitial(PackedQ8.Activations::new);
     /** Per thread: a float tile of R rows (grown to the widest matrix seen) and R*T sums. */
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[R * T]});
@@ -36,7 +37,9 @@ public final class Gemm {
     public static void rows(DType dt, MemorySegment seg, long off, long rowBytes, int cols, int r0, int r1,
                             float[] x, int xOff, int n, float[] out, int outOff, int outStride) {
         if (dt.isPacked()) {
-            if (n > 1) PanelGemm.rows(dt, seg, off, cols, r0, r1, x, xOff, n, out, outOff, outStride);
+            if (n > 1 && dt == DType.Q4_0_R16 && Q4Prefill.SUPPORTED)
+                Q4Prefill.rows(seg, off, cols, r0, r1, QUANTIZED.get().of(x, xOff, n, cols), out, outOff, outStride);
+            else if (n > 1) PanelGemm.rows(dt, seg, off, cols, r0, r1, x, xOff, n, out, outOff, outStride);
             else if (dt == DType.Q4_0_R16) PackedQ4.rows(seg, off, cols, r0, r1, ACTIVATIONS.get().quantize(x, xOff, 1, cols), out, outOff, outStride);
             else PackedQ8.rows(seg, off, cols, r0, r1, ACTIVATIONS8.get().prepare(x, xOff, 1, cols), out, outOff, outStride);
             return;

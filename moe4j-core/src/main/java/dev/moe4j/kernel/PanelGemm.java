@@ -35,19 +35,32 @@ public final class PanelGemm {
 
         /** Interleaves {@code n} rows of {@code cols} values starting at {@code x[xOff]}. */
         public Interleaved of(float[] x, int xOff, int n, int cols) {
+            size(n, cols);
+            for (int g = 0; g < groups(); g++) group(x, xOff, g);
+            return this;
+        }
+
+        /** Makes room for n tokens of cols values; then {@link #group} fills each group (from any thread). */
+        Interleaved size(int n, int cols) {
             int groups = (n + T_MAX - 1) / T_MAX;
             if (data.length < groups * T_MAX * cols) data = new float[groups * T_MAX * cols];
             this.tokens = n;
             this.cols = cols;
-            for (int g = 0; g < groups; g++) {
-                int base = g * T_MAX * cols;
-                for (int j = 0; j < T_MAX; j++) {
-                    int t = g * T_MAX + j;
-                    if (t >= n) { for (int c = 0; c < cols; c++) data[base + T_MAX * c + j] = 0; continue; }
-                    for (int c = 0, src = xOff + t * cols; c < cols; c++) data[base + T_MAX * c + j] = x[src + c];
-                }
-            }
             return this;
+        }
+
+        int groups() {
+            return (tokens + T_MAX - 1) / T_MAX;
+        }
+
+        /** Interleaves tokens [8g, 8g + 8) of x (rows of cols values from xOff). */
+        void group(float[] x, int xOff, int g) {
+            int base = g * T_MAX * cols;
+            for (int j = 0; j < T_MAX; j++) {
+                int t = g * T_MAX + j;
+                if (t >= tokens) { for (int c = 0; c < cols; c++) data[base + T_MAX * c + j] = 0; continue; }
+                for (int c = 0, src = xOff + t * cols; c < cols; c++) data[base + T_MAX * c + j] = x[src + c];
+            }
         }
     }
 

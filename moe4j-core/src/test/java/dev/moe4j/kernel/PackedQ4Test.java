@@ -173,11 +173,13 @@ class PackedQ4Test {
             PackedQ4.Activations a1 = new PackedQ4.Activations().quantize(x, 0, 1, cols);
             for (int r = 0; r < rows; r++) assertEquals(PackedQ4.reference(m.packed, 0, cols, r, a1, 0), one[r], 1e-4f);
             float[] three = new float[3 * rows];
-            packed.matmul(x, 3, three);    // prefill: float activations
+            packed.matmul(x, 3, three);    // prefill: 8-bit activations too where the vectors are wide enough
+            PackedQ4.Activations a3 = new PackedQ4.Activations().quantize(x, 0, 3, cols);
             long rowBytes = DType.Q4_0.bytesFor(cols);
             for (int t = 0; t < 3; t++)
                 for (int r = 0; r < rows; r++) {
-                    float want = ScalarKernels.dot(DType.Q4_0, m.q4, r * rowBytes, x, t * cols, cols);
+                    float want = Q4Prefill.SUPPORTED ? PackedQ4.reference(m.packed, 0, cols, r, a3, t)
+                            : ScalarKernels.dot(DType.Q4_0, m.q4, r * rowBytes, x, t * cols, cols);
                     assertEquals(want, three[t * rows + r], 1e-4f * (1 + Math.abs(want)));
                 }
             // The lower half as a view of its own (a fused gate/up tensor's up half).
