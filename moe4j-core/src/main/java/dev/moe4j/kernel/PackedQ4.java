@@ -61,13 +61,8 @@ public final class PackedQ4 {
     public static void packPanel(MemorySegment src, MemorySegment dst, int cols, long p) {
         int nb = cols / 32, rowBytes = 18 * nb, bytes = PANEL * rowBytes;
         long panel = p * bytes;
-        // Through heap arrays (one bulk copy each way), as PackedQ8 does: segment accesses one by one made
-        // loading slow.
-        byte[][] stage = STAGE.get();
-        if (stage[0].length < bytes) stage = new byte[][] {new byte[bytes], new byte[bytes]};
-        STAGE.set(stage);
+        byte[][] stage = PackStage.read(src, panel, bytes);   // through heap arrays: see PackStage
         byte[] in = stage[0], out = stage[1];
-        MemorySegment.copy(src, ValueLayout.JAVA_BYTE, panel, in, 0, bytes);
         for (int b = 0; b < nb; b++) {
             int o = BLOCK_BYTES * b;
             for (int j = 0; j < PANEL; j++) {
@@ -88,14 +83,11 @@ public final class PackedQ4 {
                 SHORT_LE.set(out, g3 + 2, (short) Long.compress(hi, 0xF000F000F000F000L));
             }
         }
-        MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, panel, bytes);
+        PackStage.write(out, dst, panel, bytes);
     }
 
     private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, LE);
     private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, LE);
-    /** Per thread: a panel as read and as packed. */
-    private static final ThreadLocal<byte[][]> STAGE = ThreadLocal.withInitial(() -> new byte[][] {new byte[0], new byte[0]});
-
     /** Weight (row r, column c) of a packed matrix starting at {@code off}: the reference for the kernels. */
     public static float get(MemorySegment seg, long off, int cols, int r, int c) {
         return scale(seg, off, cols, r, c) * (nibble(seg, off, cols, r, c) - 8);

@@ -60,13 +60,8 @@ public final class PackedQ8 {
     public static void packPanel(MemorySegment src, MemorySegment dst, int cols, long p) {
         int nb = cols / 32, rowBytes = 34 * nb, bytes = PANEL * rowBytes;
         long panel = p * bytes;
-        // Through heap arrays: one bulk copy in and out, and plain array indexing in between, which C2 compiles
-        // without per-access segment checks (packing olmoe-1b-7b's 6.85 GB took 14 s with segment accesses).
-        byte[][] stage = STAGE.get();
-        if (stage[0].length < bytes) stage = new byte[][] {new byte[bytes], new byte[bytes]};
-        STAGE.set(stage);
+        byte[][] stage = PackStage.read(src, panel, bytes);   // through heap arrays: see PackStage
         byte[] in = stage[0], out = stage[1];
-        MemorySegment.copy(src, ValueLayout.JAVA_BYTE, panel, in, 0, bytes);
         for (int b = 0; b < nb; b++) {
             int o = BLOCK_BYTES * b;
             for (int j = 0; j < PANEL; j++) {
@@ -77,11 +72,8 @@ public final class PackedQ8 {
                     for (int k = 0; k < 4; k++) out[o + 32 + 64 * g + 4 * j + k] = (byte) (in[blk + 2 + 4 * g + k] ^ 0x80);
             }
         }
-        MemorySegment.copy(out, 0, dst, ValueLayout.JAVA_BYTE, panel, bytes);
+        PackStage.write(out, dst, panel, bytes);
     }
-
-    /** Per thread: a panel as read and as packed. */
-    private static final ThreadLocal<byte[][]> STAGE = ThreadLocal.withInitial(() -> new byte[][] {new byte[0], new byte[0]});
 
     /** Weight (row r, column c) of a packed matrix starting at {@code off}: the reference for the kernels. */
     public static float get(MemorySegment seg, long off, int cols, int r, int c) {

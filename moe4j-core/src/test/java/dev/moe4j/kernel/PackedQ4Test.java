@@ -35,7 +35,8 @@ class PackedQ4Test {
         }
     }
 
-    private static float[] randomX(int n, long seed) {
+    /** Activations in [-2, 2), every fifth ten times larger (outliers set an 8-bit block's scale). */
+    static float[] randomX(int n, long seed) {
         SplittableRandom r = new SplittableRandom(seed);
         float[] x = new float[n];
         for (int i = 0; i < n; i++) x[i] = (float) r.nextDouble(-2, 2) * (i % 5 == 0 ? 10 : 1);

@@ -36,13 +36,6 @@ class PackedQ8Test {
         }
     }
 
-    private static float[] randomX(int n, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) x[i] = (float) r.nextDouble(-2, 2) * (i % 5 == 0 ? 10 : 1);
-        return x;
-    }
-
     @ParameterizedTest
     @CsvSource({"16,32", "32,64", "48,96", "16,2048"})
     void packingKeepsEveryWeight(int rows, int cols) {
@@ -64,7 +57,7 @@ class PackedQ8Test {
     void kernelMatchesTheScalarDotProduct(int rows, int cols, int tokens, double magnitude) {
         try (Arena arena = Arena.ofShared()) {
             Pair m = Pair.random(arena, rows, cols, 7L * rows + cols + tokens, magnitude);
-            float[] x = randomX(tokens * cols + 3, tokens);
+            float[] x = PackedQ4Test.randomX(tokens * cols + 3, tokens);
             PackedQ8.Activations a = new PackedQ8.Activations().prepare(x, 3, tokens, cols);
             float[] out = new float[tokens * rows];
             PackedQ8.rows(m.packed, 0, cols, 0, rows, a, out, 0, rows);
@@ -86,7 +79,7 @@ class PackedQ8Test {
     @Test
     void activationsArePrescaledExactlyWithBlockSums() {
         int cols = 96, tokens = 2;
-        float[] x = randomX(tokens * cols + 1, 17);
+        float[] x = PackedQ4Test.randomX(tokens * cols + 1, 17);
         PackedQ8.Activations a = new PackedQ8.Activations().prepare(x, 1, tokens, cols);
         for (int t = 0; t < tokens; t++) {
             for (int c = 0; c < cols; c++) {
@@ -106,7 +99,7 @@ class PackedQ8Test {
     void severalTokensMatchTheFileLayoutsDot(int rows, int cols, int tokens) {
         try (Arena arena = Arena.ofShared()) {
             Pair m = Pair.random(arena, rows, cols, 5L * rows + cols + tokens, 1);
-            float[] x = randomX(tokens * cols + 5, tokens);
+            float[] x = PackedQ4Test.randomX(tokens * cols + 5, tokens);
             float[] out = new float[tokens * (rows + 1)];
             PanelGemm.rows(DType.Q8_0_R16, m.packed, 0, cols, 0, rows, x, 5, tokens, out, 1, rows + 1);
             for (int t = 0; t < tokens; t++)
@@ -122,7 +115,7 @@ class PackedQ8Test {
         int rows = 48, cols = 64;
         try (Arena arena = Arena.ofShared()) {
             Pair m = Pair.random(arena, rows, cols, 3, 1);
-            float[] x = randomX(2 * cols, 1);
+            float[] x = PackedQ4Test.randomX(2 * cols, 1);
             PackedQ8.Activations a = new PackedQ8.Activations().prepare(x, 0, 2, cols);
             float[] out = new float[2 * rows];
             Arrays.fill(out, Float.NaN);
@@ -144,7 +137,7 @@ class PackedQ8Test {
         try (Arena arena = Arena.ofShared()) {
             Pair m = Pair.random(arena, rows, cols, 11, 1);
             Matrix packed = new Matrix("w", DType.Q8_0_R16, m.packed, 0, rows, cols);
-            float[] x = randomX(3 * cols, 2);
+            float[] x = PackedQ4Test.randomX(3 * cols, 2);
             float[] one = new float[rows];
             packed.matvec(x, 0, one, 0);   // a decode step
             for (int r = 0; r < rows; r++) assertEquals(m.dot(x, 0, r), one[r], 2e-3f * (1 + Math.abs(one[r])));

@@ -8,7 +8,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.lang.foreign.Arena;
 import java.util.Arrays;
-import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -17,20 +16,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 class Q4PrefillTest {
 
-    private static float[] randomX(int n, long seed) {
-        SplittableRandom r = new SplittableRandom(seed);
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) x[i] = (float) r.nextDouble(-2, 2) * (i % 5 == 0 ? 10 : 1);
-        return x;
-    }
-
     @ParameterizedTest
     @CsvSource({"16,32,2,1", "32,64,8,1", "48,96,9,1", "32,1024,17,1", "16,64,3,1", "64,256,16,1", "32,128,5,1e-6", "16,64,7,3e3"})
     void kernelMatchesTheScalarReferenceOnQuantisedActivations(int rows, int cols, int tokens, double magnitude) {
         assumeTrue(Q4Prefill.SUPPORTED, "Q4Prefill needs 16-lane float vectors (AVX-512); this JVM has " + Dequant.L);
         try (Arena arena = Arena.ofShared()) {
             PackedQ4Test.Pair m = PackedQ4Test.Pair.random(arena, rows, cols, 13L * rows + cols + tokens, magnitude);
-            float[] x = randomX(tokens * cols + 4, tokens);
+            float[] x = PackedQ4Test.randomX(tokens * cols + 4, tokens);
             Q4Prefill.Quantized xq = new Q4Prefill.Quantized().of(x, 4, tokens, cols);
             float[] out = new float[tokens * (rows + 2)];
             Arrays.fill(out, Float.NaN);
@@ -52,7 +44,7 @@ class Q4PrefillTest {
         int rows = 48, cols = 64, tokens = 10;
         try (Arena arena = Arena.ofShared()) {
             PackedQ4Test.Pair m = PackedQ4Test.Pair.random(arena, rows, cols, 3);
-            float[] x = randomX(tokens * cols, 1);
+            float[] x = PackedQ4Test.randomX(tokens * cols, 1);
             Q4Prefill.Quantized xq = new Q4Prefill.Quantized().of(x, 0, tokens, cols);
             PackedQ4.Activations a = new PackedQ4.Activations().quantize(x, 0, tokens, cols);
             float[] out = new float[tokens * rows];
@@ -78,7 +70,7 @@ class Q4PrefillTest {
         try (Arena arena = Arena.ofShared()) {
             PackedQ4Test.Pair g = PackedQ4Test.Pair.random(arena, rows, cols, 5), u = PackedQ4Test.Pair.random(arena, rows, cols, 6);
             Matrix gate = new Matrix("gate", DType.Q4_0_R16, g.packed(), 0, rows, cols), up = new Matrix("up", DType.Q4_0_R16, u.packed(), 0, rows, cols);
-            float[] x = randomX(tokens * cols, 7), og = new float[tokens * rows], ou = new float[tokens * rows];
+            float[] x = PackedQ4Test.randomX(tokens * cols, 7), og = new float[tokens * rows], ou = new float[tokens * rows];
             MatmulJob.get().add(gate, x, 0, og, 0).add(up, x, 0, ou, 0).execute(tokens);
             float[] wantG = new float[tokens * rows], wantU = new float[tokens * rows];
             Gemm.rows(DType.Q4_0_R16, g.packed(), 0, gate.rowBytes(), cols, 0, rows, x, 0, tokens, wantG, 0, rows);
@@ -98,7 +90,7 @@ class Q4PrefillTest {
         int rows = 64, cols = 2048, tokens = 12;
         try (Arena arena = Arena.ofShared()) {
             PackedQ4Test.Pair m = PackedQ4Test.Pair.random(arena, rows, cols, 99);
-            float[] x = randomX(tokens * cols, 5), out = new float[tokens * rows];
+            float[] x = PackedQ4Test.randomX(tokens * cols, 5), out = new float[tokens * rows];
             Q4Prefill.rows(m.packed(), 0, cols, 0, rows, new Q4Prefill.Quantized().of(x, 0, tokens, cols), out, 0, rows);
             long rowBytes = DType.Q4_0.bytesFor(cols);
             double err = 0, norm = 0;
