@@ -219,9 +219,8 @@ public final class PackedQ4 {
      * L rows of a panel (weights and scales at their offsets) · the token whose blocks start at xb. Written out
      * without helper methods: the Vector API's own methods are force-inlined, ours would meet C2's inlining
      * node cutoff and then box every vector (10× slower). The four groups of a block are unrolled by hand into
-     * two independent sums: ~10 % faster than a loop over them, from cache and streaming (one core, a scratch
-     * loop over a 72 MB matrix: 17.7 → 19.5 GB/s; olmoe-1b-7b Q4_0 generation ~45.6 → ~48 tokens/s in
-     * alternating `bench` runs). Two row groups per pass (sharing the activation broadcasts) ran 25 % faster
+     * two independent sums: faster than a loop over them (JMH matvec 60 → 68 GFLOP/s; olmoe-1b-7b Q4_0
+     * generation ~45.6 → ~48 tokens/s in alternating `bench` runs). Two row groups per pass (sharing the activation broadcasts) ran 25 % faster
      * from cache but 25 % slower streaming from memory, which is what decoding does.
      */
     private static void panelHalf1(MemorySegment seg, long weights, long scales, int cols, int[] xp, float[] xs, int[] xsum, int xb,
