@@ -110,7 +110,9 @@ public final class Q4Prefill {
             widenPanel(seg, off + panelBytes * (p0 / PANEL), nb, tile, rowScale);
             int rows = Math.min(PANEL, r1 - p0);
             for (int t = 0; t < n; t += T) {
-                panelTokens(tile, rowScale, nb, xq.pairs, xq.scale, (t / T) * nb, sums);
+                // A group of at most 4 tokens (the end of a bin) takes the half-width kernel: no wasted multiplies.
+                if (n - t <= T / 2) panelTokens4(tile, rowScale, nb, xq.pairs, xq.scale, (t / T) * nb, sums);
+                else panelTokens(tile, rowScale, nb, xq.pairs, xq.scale, (t / T) * nb, sums);
                 for (int j = 0, nt = Math.min(T, n - t); j < nt; j++)
                     System.arraycopy(sums, j * PANEL, out, outOff + (t + j) * outStride + p0, rows);
             }
@@ -188,5 +190,37 @@ public final class Q4Prefill {
         }
         f0.intoArray(sums, 0); f1.intoArray(sums, PANEL); f2.intoArray(sums, 2 * PANEL); f3.intoArray(sums, 3 * PANEL);
         f4.intoArray(sums, 4 * PANEL); f5.intoArray(sums, 5 * PANEL); f6.intoArray(sums, 6 * PANEL); f7.intoArray(sums, 7 * PANEL);
+    }
+
+    /** {@link #panelTokens} for the first 4 tokens of a group: half the accumulators. */
+    private static void panelTokens4(short[] tile, float[] rowScale, int nb, int[] xp, float[] xs, int gb0, float[] sums) {
+        FloatVector f0 = FloatVector.zero(F), f1 = f0, f2 = f0, f3 = f0;
+        for (int b = 0; b < nb; b++) {
+            ShortVector s0 = ShortVector.zero(SV), s1 = s0, s2 = s0, s3 = s0;
+            int xo = (gb0 + b) * 16 * T;
+            for (int cp = 0; cp < 16; cp++, xo += T) {
+                ShortVector w = ShortVector.fromArray(SV, tile, (b * 16 + cp) * 32);
+                s0 = s0.add(w.mul(IntVector.broadcast(IV, xp[xo]).reinterpretAsShorts()));
+                s1 = s1.add(w.mul(IntVector.broadcast(IV, xp[xo + 1]).reinterpretAsShorts()));
+                s2 = s2.add(w.mul(IntVector.broadcast(IV, xp[xo + 2]).reinterpretAsShorts()));
+                s3 = s3.add(w.mul(IntVector.broadcast(IV, xp[xo + 3]).reinterpretAsShorts()));
+            }
+            FloatVector sc = FloatVector.fromArray(F, rowScale, PANEL * b);
+            int xb = (gb0 + b) * T;
+            IntVector v;
+            v = s0.reinterpretAsInts();
+            f0 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0)).mul(sc).fma(FloatVector.broadcast(F, xs[xb]), f0);
+            v = s1.reinterpretAsInts();
+            f1 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0)).mul(sc).fma(FloatVector.broadcast(F, xs[xb + 1]), f1);
+            v = s2.reinterpretAsInts();
+            f2 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0)).mul(sc).fma(FloatVector.broadcast(F, xs[xb + 2]), f2);
+            v = s3.reinterpretAsInts();
+            f3 = ((FloatVector) v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16).add(v.lanewise(VectorOperators.ASHR, 16))
+                    .convert(VectorOperators.I2F, 0)).mul(sc).fma(FloatVector.broadcast(F, xs[xb + 3]), f3);
+        }
+        f0.intoArray(sums, 0); f1.intoArray(sums, PANEL); f2.intoArray(sums, 2 * PANEL); f3.intoArray(sums, 3 * PANEL);
     }
 }
