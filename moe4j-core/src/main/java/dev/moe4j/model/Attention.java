@@ -2,6 +2,7 @@ package dev.moe4j.model;
 
 import dev.moe4j.kernel.Activations;
 import dev.moe4j.kernel.MatmulJob;
+import dev.moe4j.kernel.Parallel;
 import dev.moe4j.kernel.Scratch;
 import dev.moe4j.kernel.VectorOps;
 import dev.moe4j.tensor.Matrix;
@@ -44,12 +45,8 @@ public final class Attention {
         addBias(q, bq, n);
         addBias(k, bk, n);
         addBias(v, bv, n);
-        for (int t = 0; t < n; t++) {
-            normalizeQk(q, t * qDim, c.heads(), qNorm);
-            normalizeQk(k, t * kvDim, c.kvHeads(), kNorm);
-            for (int h = 0; h < c.heads(); h++) rope.apply(q, t * qDim + h * hd, ropeTables, t);
-            for (int h = 0; h < c.kvHeads(); h++) rope.apply(k, t * kvDim + h * hd, ropeTables, t);
-        }
+        if (n == 1) normalizeAndRotate(q, k, rope, ropeTables, 0);
+        else Parallel.forRange(n, 4L * (qDim + kvDim), t -> normalizeAndRotate(q, k, rope, ropeTables, t));   // a prompt's tokens over the pool
         System.arraycopy(k, 0, kCache, start * kvDim, n * kvDim);
         System.arraycopy(v, 0, vCache, start * kvDim, n * kvDim);
 
@@ -114,6 +111,15 @@ public final class Attention {
     private static void addBias(float[] x, float[] b, int n) {
         if (b == null) return;
         for (int t = 0; t < n; t++) for (int i = 0; i < b.length; i++) x[t * b.length + i] += b[i];
+    }
+
+    /** q/k norms and rotary embedding of token t's query and key rows. */
+    private void normalizeAndRotate(float[] q, float[] k, Rope rope, float[][] ropeTables, int t) {
+        int hd = c.headDim(), qDim = c.qDim(), kvDim = c.kvDim();
+        normalizeQk(q, t * qDim, c.heads(), qNorm);
+        normalizeQk(k, t * kvDim, c.kvHeads(), kNorm);
+        for (int h = 0; h < c.heads(); h++) rope.apply(q, t * qDim + h * hd, ropeTables, t);
+        for (int h = 0; h < c.kvHeads(); h++) rope.apply(k, t * kvDim + h * hd, ropeTables, t);
     }
 
     private void normalizeQk(float[] x, int off, int nHeads, float[] w) {
