@@ -38,6 +38,12 @@ public final class MoeLayer {
             lastPlan = plan;
             return plan;
         }
+        if (experts instanceof SwiGluExperts s) {
+            s.forwardBins(plan, x, tokens, out);   // prefill: all experts in two dispatches
+            if (shared != null) shared.addTo(x, tokens, out);
+            lastPlan = plan;
+            return plan;
+        }
         java.util.Arrays.fill(out, 0, tokens * dim, 0f);
         for (int e = 0; e < plan.experts(); e++) {
             int n = plan.load(e);
