@@ -78,4 +78,34 @@ class GemmTest {
         Parallel.run(100, c -> hits[c]++);
         for (int h : hits) assertEquals(1, h);
     }
+    @Test
+    void partsWithTheirOwnTokenCountsMatchSeparateDispatches() {
+        // A prompt's experts: every part its own bin of tokens (0 included), packed and plain types mixed.
+        Random r = new Random(5);
+        int cols = 128, rows = 48;
+        for (int threads : new int[]{1, 3}) {
+            Parallel.setThreads(threads);
+            Matrix[] ms = new Matrix[4];
+            DType[] types = {DType.Q8_0, DType.F32, DType.Q4_0, DType.Q8_0};
+            for (int p = 0; p < ms.length; p++) ms[p] = new Matrix("w" + p, types[p], rows(types[p], r, rows, cols, 0), 0, rows, cols);
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofShared()) {
+                MemorySegment q4 = arena.allocate(ms[2].byteSize()), q8 = arena.allocate(ms[3].byteSize());
+                for (int panel = 0; panel < rows / PackedQ4.PANEL; panel++) {
+                    PackedQ4.packPanel(ms[2].data(), q4, cols, panel);
+                    PackedQ8.packPanel(ms[3].data(), q8, cols, panel);
+                }
+                ms[2] = new Matrix("q4", DType.Q4_0_R16, q4, 0, rows, cols);
+                ms[3] = new Matrix("q8", DType.Q8_0_R16, q8, 0, rows, cols);
+                int[] n = {3, 0, 13, 1};
+                float[] x = randoms(r, 20 * cols);
+                float[] together = new float[20 * rows], apart = new float[20 * rows];
+                MatmulJob job = MatmulJob.get();
+                for (int p = 0, at = 0; p < ms.length; at += n[p], p++) job.add(ms[p], x, at * cols, together, at * rows, n[p]);
+                job.execute();
+                for (int p = 0, at = 0; p < ms.length; at += n[p], p++)
+                    if (n[p] > 0) MatmulJob.get().add(ms[p], x, at * cols, apart, at * rows).execute(n[p]);
+                assertArrayEquals(apart, together, "threads " + threads);
+            }
+        }
+    }
 }
