@@ -53,10 +53,16 @@ final class BenchCommand implements Callable<Integer> {
             if (Math.max(prompt, gen) > c.contextLength()) throw new IllegalArgumentException("-p/-n exceed the context of " + c.contextLength());
             int[] ids = new SplittableRandom(7).ints(prompt, 0, c.vocabSize()).toArray();
             if (!json) err.printf(Locale.ROOT, "loaded in %.2f s (including repacking and kernel warm-up); warming up...%n", loadSeconds);
-            // Warm-up (JIT, page cache): at least two rounds and a second and a half, at most five rounds. One
-            // round left small models' last kernels still compiling in the first timed runs (±20 % spread).
-            long until = System.nanoTime() + 1_500_000_000L;
-            for (int round = 0; round < 5 && (round < 2 || System.nanoTime() < until); round++) {
+            // Warm-up (JIT, page cache): at least two rounds and three seconds, and until every layer has decoded
+            // 8192 tokens unless 15 s have passed. One round left small models' last kernels compiling in the first
+            // timed runs (±20 % spread); five rounds (a second for olmoe-mini) left its first two timed prompts
+            // 25 % slow; and C2 compiles a per-layer method (attention, MoE layer) after ~5000 calls: short of
+            // that, olmoe-mini's timed generation dipped to 60 % while it did.
+            long start = System.nanoTime();
+            for (int round = 0; round < 1000; round++) {
+                double elapsed = (System.nanoTime() - start) / 1e9;
+                long layerCalls = (long) round * Math.max(gen, 1) * c.layers();
+                if (round >= 2 && elapsed >= 3 && (layerCalls >= 8192 || elapsed >= 15)) break;
                 runPrompt(tf, ids);
                 runGen(tf, gen, c.vocabSize());
             }
