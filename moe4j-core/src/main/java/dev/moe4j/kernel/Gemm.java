@@ -17,6 +17,8 @@ import static dev.moe4j.kernel.Dequant.L;
  * the mapped file. Several tokens (prefill, an expert's bin) dequantise {@value #R} rows at a time into a
  * small float tile that stays in L1 and multiply it with {@value #T} tokens at a time in a register-blocked
  * micro-kernel, so dequantisation is paid once per row and each weight load feeds {@value #T} FMAs.
+ * Repacked types go to their own kernels: {@link PackedQ4} and {@link PackedQ8} for one token,
+ * {@link Q4Prefill} (Q4_0 with 16-lane vectors) or {@link PanelGemm} for several.
  */
 public final class Gemm {
     static final int R = 4, T = 4;

@@ -268,7 +268,7 @@ public final class PackedQ4 {
         else acc.intoArray(out, o, VectorMask.fromLong(F, (1L << rows) - 1));
     }
 
-    // ---- several tokens (prefill): see PanelGemm, which multiplies panels dequantised here -----------
+    // ---- several tokens (prefill): Q4Prefill on 16-lane vectors; else PanelGemm, on panels dequantised here
 
     /** tile[tileOff + 16c + j] = weight (row j, column c) of the panel at {@code panel}. */
     static void dequantizePanel(MemorySegment seg, long panel, int cols, float[] tile, int tileOff) {

@@ -14,7 +14,7 @@ import static dev.moe4j.kernel.PackedQ4.PANEL;
  * {@link DType#Q8_0_R16}): two panels at a time are dequantised into a float tile, column-major with 16 rows
  * per column, and multiplied with up to 8 tokens at a time as outer products, 2 × 16 rows per column load.
  * The tokens are read {@link Interleaved}, eight to a column: one index for all eight broadcasts instead of
- * eight (JMH-style loop on one core, tile in L2: 94 → 117 GFLOP/s, the FMA units' peak).
+ * eight (olmoe-mini Q4_0 pp128 through this path: 725 → 821 tokens/s in `bench`).
  */
 public final class PanelGemm {
     private PanelGemm() {}
