@@ -20,8 +20,7 @@ import static dev.moe4j.kernel.PackedQ4.PANEL;
  * per column pair one 16-bit multiply and add for 16 rows × 2 columns. The products of a block stay exact in
  * 16 bits (16 · 8 · 127 per lane). It beats float outer products over a dequantised tile (PanelGemm), which
  * the FMA units cap (with activations prepared on the pool, olmoe-1b-7b Q4_0 pp128 went 80 → 86 tokens/s in
- * `bench`); the price is the 8-bit activations
- * that decoding (and llama.cpp) already use.
+ * `bench`); the price is the 8-bit activations that decoding (and llama.cpp) already use.
  *
  * <p>Needs 16 float lanes (AVX-512): one short vector then covers a panel's 16 rows × 2 columns.
  */
