@@ -18,6 +18,8 @@ public final class MatmulJob implements Parallel.Chunks {
     private static final ThreadLocal<MatmulJob> JOBS = ThreadLocal.withInitial(MatmulJob::new);
     /** Below this many multiply-adds a dispatch costs more than it saves. */
     private static final long INLINE_MACS = 48_000;
+    /** A part's token count before {@link #execute(int)} sets it. */
+    private static final int NO_COUNT = -1;
 
     private Matrix[] m = new Matrix[4];
     private float[][] x = new float[4][], out = new float[4][];
@@ -51,11 +53,12 @@ public final class MatmulJob implements Parallel.Chunks {
 
     /** Adds a part for the token count that {@link #execute(int)} gives. */
     public MatmulJob add(Matrix matrix, float[] x, int xOff, float[] out, int outOff) {
-        return add(matrix, x, xOff, out, outOff, 0);
+        return add(matrix, x, xOff, out, outOff, NO_COUNT);
     }
 
     /** Adds a part over {@code n} tokens of its own (run by {@link #execute()}). */
     public MatmulJob add(Matrix matrix, float[] x, int xOff, float[] out, int outOff, int n) {
+        if (n < 0 && n != NO_COUNT) throw new IllegalArgumentException(matrix.name() + ": " + n + " tokens");
         if (parts == m.length) grow();
         tokens[parts] = n;
         m[parts] = matrix;
@@ -99,6 +102,11 @@ public final class MatmulJob implements Parallel.Chunks {
         long rows = 0, macs = 0;
         boolean decode = true;
         for (int p = 0; p < parts; p++) {
+            if (tokens[p] == NO_COUNT) {
+                String name = m[p].name();
+                parts = 0;
+                throw new IllegalStateException(name + ": added without a token count; use execute(n) or add(..., n)");
+            }
             rows += m[p].rows();
             macs += (long) m[p].rows() * m[p].cols() * tokens[p];
             decode &= tokens[p] == 1;

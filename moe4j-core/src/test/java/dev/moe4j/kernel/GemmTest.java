@@ -105,6 +105,9 @@ class GemmTest {
                 for (int p = 0, at = 0; p < ms.length; at += n[p], p++)
                     if (n[p] > 0) MatmulJob.get().add(ms[p], x, at * cols, apart, at * rows).execute(n[p]);
                 assertArrayEquals(apart, together, "threads " + threads);
+                // A part added without a count cannot run under execute(); the job is left empty for the next use.
+                assertThrows(IllegalStateException.class, () -> MatmulJob.get().add(ms[0], x, 0, apart, 0).execute());
+                MatmulJob.get().add(ms[0], x, 0, apart, 0).execute(1);
             }
         }
     }
