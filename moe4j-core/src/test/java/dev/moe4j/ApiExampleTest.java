@@ -3,7 +3,7 @@ package dev.moe4j;
 import dev.moe4j.generate.Generator;
 import dev.moe4j.generate.SamplerSettings;
 import dev.moe4j.model.Model;
-import dev.moe4j.moe.RoutingPlan;
+import dev.moe4j.model.KvCache;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -29,16 +29,24 @@ class ApiExampleTest {
                     .generate(prompt, 16, SamplerSettings.greedy(), Set.of(tokenizer.eosId()), id -> true);
             String text = tokenizer.decode(result.tokens().stream().mapToInt(Integer::intValue).toArray());
 
-            // Which experts did layer 0 choose for the last token it saw?
-            RoutingPlan plan = model.transformer().blocks()[0].moe().lastPlan();
-            int[] experts = new int[plan.topK()];
-            for (int slot = 0; slot < plan.topK(); slot++) experts[slot] = plan.expert(plan.tokens() - 1, slot);
+            // Which experts did layer 0 choose for each token of the prompt?
+            int[][] experts = new int[prompt.length][];
+            KvCache cache = model.transformer().newCache(prompt.length);
+            model.transformer().forward(prompt, cache, false, null, (layer, plan) -> {
+                if (layer != 0) return;   // the plan is refilled by the layer's next call: read it here
+                for (int t = 0; t < plan.tokens(); t++) {
+                    experts[t] = new int[plan.topK()];
+                    for (int slot = 0; slot < plan.topK(); slot++) experts[t][slot] = plan.expert(t, slot);
+                }
+            });
             // --- README example end
 
             assertTrue(result.tokens().size() <= 16 && !result.tokens().isEmpty());
             assertEquals(text, tokenizer.decode(result.tokens().stream().mapToInt(Integer::intValue).toArray()));
-            assertEquals(1, plan.tokens(), "the last forward call was one decode step");
-            for (int e : experts) assertTrue(e >= 0 && e < model.config().experts());
+            for (int[] chosen : experts) {
+                assertEquals(model.config().topK(), chosen.length, "every prompt token was routed");
+                for (int e : chosen) assertTrue(e >= 0 && e < model.config().experts());
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ import dev.moe4j.kernel.VectorOps;
 import dev.moe4j.tensor.Matrix;
 
 /** Causal multi-head attention with grouped KV heads, optional q/k/v biases and q/k RMSNorm, and RoPE. */
-public final class Attention {
+public final class Attention implements AttentionLayer {
     private final ModelConfig c;
     private final Matrix wq, wk, wv, wo;
     private final float[] bq, bk, bv;     // null when absent
@@ -16,6 +16,7 @@ public final class Attention {
     private final float[] bo;             // output bias, null when absent
     private final float[] sinks;          // per-head sink logits joining the softmax (GPT-OSS), null when absent
     private final int window;             // attend to the last `window` positions only; 0 = all
+    private final Rope rope;
 
     public Attention(ModelConfig c, Matrix wq, Matrix wk, Matrix wv, Matrix wo,
                      float[] bq, float[] bk, float[] bv, float[] qNorm, float[] kNorm) {
@@ -31,22 +32,21 @@ public final class Attention {
         this.bo = bo;
         this.sinks = sinks;
         this.window = window;
+        this.rope = new Rope(c.headDim(), c.ropeTheta(), c.ropeStyle());
     }
 
-    /**
-     * out[n, hidden] = Attention(xn[n, hidden]) for tokens at positions [start, start+n), appending their
-     * keys and values to the layer's cache arrays.
-     */
-    public void forward(float[] xn, int n, int start, float[] kCache, float[] vCache, Rope rope, float[][] ropeTables,
-                        float[] out) {
+    @Override
+    public void forward(float[] xn, int row0, int n, KvCache cache, int layer, float[][] ropeTables, float[] out) {
+        int start = cache.length(), d = c.hidden();
+        float[] kCache = cache.keys[layer], vCache = cache.values[layer];
         int hd = c.headDim(), qDim = c.qDim(), kvDim = c.kvDim();
         float[] q = Scratch.get(Scratch.Q, n * qDim), k = Scratch.get(Scratch.K, n * kvDim), v = Scratch.get(Scratch.V, n * kvDim);
-        MatmulJob.get().add(wq, xn, 0, q, 0).add(wk, xn, 0, k, 0).add(wv, xn, 0, v, 0).execute(n); // one dispatch for q, k, v
+        MatmulJob.get().add(wq, xn, row0 * d, q, 0).add(wk, xn, row0 * d, k, 0).add(wv, xn, row0 * d, v, 0).execute(n); // one dispatch for q, k, v
         addBias(q, bq, n);
         addBias(k, bk, n);
         addBias(v, bv, n);
-        if (n == 1) normalizeAndRotate(q, k, rope, ropeTables, 0);
-        else Parallel.forRange(n, 4L * (qDim + kvDim), t -> normalizeAndRotate(q, k, rope, ropeTables, t));   // a prompt's tokens over the pool
+        if (n == 1) normalizeAndRotate(q, k, ropeTables, 0);
+        else Parallel.forRange(n, 4L * (qDim + kvDim), t -> normalizeAndRotate(q, k, ropeTables, t));   // a prompt's tokens over the pool
         System.arraycopy(k, 0, kCache, start * kvDim, n * kvDim);
         System.arraycopy(v, 0, vCache, start * kvDim, n * kvDim);
 
@@ -64,8 +64,8 @@ public final class Attention {
         } finally {
             job.forget();
         }
-        wo.matmul(att, n, out);
-        if (bo != null) for (int t = 0; t < n; t++) for (int i = 0; i < bo.length; i++) out[t * bo.length + i] += bo[i];
+        MatmulJob.get().add(wo, att, 0, out, row0 * d).execute(n);
+        if (bo != null) for (int t = row0; t < row0 + n; t++) for (int i = 0; i < d; i++) out[t * d + i] += bo[i];
     }
 
     /** Attention of one (token, head) pair: scores against the cached keys, softmax, weighted sum of values. */
@@ -114,7 +114,7 @@ public final class Attention {
     }
 
     /** q/k norms and rotary embedding of token t's query and key rows. */
-    private void normalizeAndRotate(float[] q, float[] k, Rope rope, float[][] ropeTables, int t) {
+    private void normalizeAndRotate(float[] q, float[] k, float[][] ropeTables, int t) {
         int hd = c.headDim(), qDim = c.qDim(), kvDim = c.kvDim();
         normalizeQk(q, t * qDim, c.heads(), qNorm);
         normalizeQk(k, t * kvDim, c.kvHeads(), kNorm);

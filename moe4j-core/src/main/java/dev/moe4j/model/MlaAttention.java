@@ -1,6 +1,7 @@
 package dev.moe4j.model;
 
 import dev.moe4j.kernel.Activations;
+import dev.moe4j.kernel.MatmulJob;
 import dev.moe4j.kernel.Scratch;
 import dev.moe4j.kernel.VectorOps;
 import dev.moe4j.tensor.Matrix;
@@ -11,7 +12,7 @@ import dev.moe4j.tensor.Matrix;
  * key {@code k_pe} — not per-head keys and values. Attention runs in the "absorbed" form:
  * {@code q_nope · (W_kb c) = (W_kbᵀ q_nope) · c} and {@code Σ p v = W_vb (Σ p c)}, which is exact.
  */
-public final class MlaAttention {
+public final class MlaAttention implements AttentionLayer {
     private final int heads, rank, nope, ropeDim, vDim;
     private final float eps;
     private final Matrix wq, wqa, wqb, wkva, wkvb, wo;   // wq when there is no q low-rank path, else wqa/wqb
@@ -33,23 +34,27 @@ public final class MlaAttention {
     public int ropeWidth() { return ropeDim; }
 
     /**
-     * out[n, hidden] for tokens at positions [start, start+n), appending their latents to
-     * {@code cCache [capacity, rank]} and rotary keys to {@code peCache [capacity, ropeDim]}.
+     * As {@link AttentionLayer#forward}; the cache's key part holds latents {@code c [capacity, rank]} and its value
+     * part the rotary keys {@code k_pe [capacity, ropeDim]}. The model's rope tables are not used: the rotary part
+     * has a width of its own.
      */
-    public void forward(float[] xn, int n, int start, float[] cCache, float[] peCache, float[] out) {
+    @Override
+    public void forward(float[] xn, int row0, int n, KvCache cache, int layer, float[][] ropeTables, float[] out) {
+        int start = cache.length(), d = wo.rows();
+        float[] cCache = cache.keys[layer], peCache = cache.values[layer];
         int qkHead = nope + ropeDim, qDim = heads * qkHead;
         // The scratch slots of ordinary attention, which never runs in a latent-attention block.
         float[] q = Scratch.get(Scratch.Q, n * qDim);
         if (wq != null) {
-            wq.matmul(xn, n, q);
+            MatmulJob.get().add(wq, xn, row0 * d, q, 0).execute(n);
         } else {
             float[] qa = Scratch.get(Scratch.K, n * wqa.rows());
-            wqa.matmul(xn, n, qa);
+            MatmulJob.get().add(wqa, xn, row0 * d, qa, 0).execute(n);
             for (int t = 0; t < n; t++) Activations.rmsNorm(qa, t * wqa.rows(), qaNorm, eps, qa, t * wqa.rows(), wqa.rows());
             wqb.matmul(qa, n, q);
         }
         float[] kva = Scratch.get(Scratch.V, n * (rank + ropeDim));
-        wkva.matmul(xn, n, kva);
+        MatmulJob.get().add(wkva, xn, row0 * d, kva, 0).execute(n);
         float[][] tables = rope.tables(start, n, ROPE_TABLES.get());
         for (int t = 0; t < n; t++) {
             int src = t * (rank + ropeDim), pos = start + t;
@@ -72,7 +77,7 @@ public final class MlaAttention {
         } finally {
             job.forget();
         }
-        wo.matmul(ctx, n, out);
+        MatmulJob.get().add(wo, ctx, 0, out, row0 * d).execute(n);
     }
 
     /** Attention of one (token, head) pair in the absorbed form, writing that head's context row. */

@@ -2,6 +2,7 @@ package dev.moe4j.model;
 
 import dev.moe4j.kernel.PackedQ4;
 import dev.moe4j.model.TensorNames.Projection;
+import dev.moe4j.moe.DenseMlp;
 import dev.moe4j.moe.ExpertBank;
 import dev.moe4j.moe.GroupLimitedSigmoidTopK;
 import dev.moe4j.moe.RoutingStrategy;
@@ -43,10 +44,9 @@ public final class ModelBuilder {
             case PER_HEAD -> { qNorm = w.vector(names.qNorm(l), c.headDim()); kNorm = w.vector(names.kNorm(l), c.headDim()); }
             case NONE -> { }
         }
-        Attention attention = null;
-        MlaAttention mla = null;
+        AttentionLayer attention;
         if (c.extras().mla() != null) {
-            mla = latentAttention(l);
+            attention = latentAttention(l);
         } else {
             attention = new Attention(c,
                     w.matrix(names.q(l), q, d), w.matrix(names.k(l), kv, d), w.matrix(names.v(l), kv, d), w.matrix(names.o(l), d, q),
@@ -57,9 +57,9 @@ public final class ModelBuilder {
         float[] attnNorm = w.vector(names.attnNorm(l), d), ffnNorm = w.vector(names.ffnNorm(l), d);
         if (c.isDense(l)) {
             int f = c.denseFfn();
-            Block.DenseMlp mlp = new Block.DenseMlp(w.matrix(names.denseMlp(l, Projection.GATE), f, d),
+            DenseMlp mlp = new DenseMlp(w.matrix(names.denseMlp(l, Projection.GATE), f, d),
                     w.matrix(names.denseMlp(l, Projection.UP), f, d), w.matrix(names.denseMlp(l, Projection.DOWN), d, f));
-            return new Block(attnNorm, attention, ffnNorm, null, mlp, mla);
+            return new Block(attnNorm, attention, ffnNorm, mlp, c.normEps());
         }
         int e = c.experts();
         RoutingStrategy strategy = switch (c.architecture().routing) {
@@ -70,7 +70,7 @@ public final class ModelBuilder {
         };
         LinearRouter router = new LinearRouter(w.matrix(names.router(l), e, d), w.optionalVector(names.routerBias(l), e), strategy);
         ExpertBank bank = c.architecture() == Architecture.GPT_OSS ? GptOssExperts.load(c, names, w, l) : experts(l);
-        return new Block(attnNorm, attention, ffnNorm, new MoeLayer(router, bank, sharedExpert(l)), null, mla);
+        return new Block(attnNorm, attention, ffnNorm, new MoeLayer(router, bank, sharedExpert(l)), c.normEps());
     }
 
     private MlaAttention latentAttention(int l) {

@@ -1,8 +1,8 @@
 package dev.moe4j.model;
 
 import dev.moe4j.kernel.Activations;
-import dev.moe4j.kernel.Parallel;
 import dev.moe4j.kernel.Scratch;
+import dev.moe4j.moe.PlanListener;
 import dev.moe4j.tensor.Matrix;
 import dev.moe4j.util.Moe4jException;
 
@@ -17,8 +17,6 @@ public final class MoeTransformer {
     private final float[] outputNorm;
     private final Matrix output;      // [vocab, hidden]
     private final Rope rope;
-    // This thread's rotary tables, refilled by every forward call.
-    private static final ThreadLocal<float[][]> ROPE_TABLES = ThreadLocal.withInitial(() -> new float[2][]);
 
     public MoeTransformer(ModelConfig config, Matrix embedding, Block[] blocks, float[] outputNorm, Matrix output) {
         this.config = config;
@@ -32,11 +30,8 @@ public final class MoeTransformer {
     public ModelConfig config() { return config; }
     public Block[] blocks() { return blocks; }
 
-    // For BatchDecoder, which runs the same layers over several sequences at once.
-    Matrix embedding() { return embedding; }
-    float[] outputNorm() { return outputNorm; }
-    Matrix output() { return output; }
-    Rope rope() { return rope; }
+    /** The segments of this thread's passes, for {@link BatchDecoder}, which fills them with its sequences. */
+    static RowSegments segments() { return SEGMENTS.get(); }
 
     public KvCache newCache(int capacity) {
         if (capacity <= 0) throw new IllegalArgumentException("cache capacity must be positive");
@@ -52,9 +47,10 @@ public final class MoeTransformer {
      * Runs {@code ids} (the tokens following those already in {@code cache}) through the model.
      *
      * @return logits {@code [n, vocab]} for every new position when {@code allLogits}, else {@code [vocab]} for the last
+     * @throws Moe4jException when a token id is out of range or the tokens would overflow the cache
      */
     public float[] forward(int[] ids, KvCache cache, boolean allLogits) {
-        return forward(ids, cache, allLogits, null);
+        return forward(ids, cache, allLogits, null, null);
     }
 
     /**
@@ -62,46 +58,53 @@ public final class MoeTransformer {
      * (so a decode loop allocates no logits array per token), else into a new array.
      */
     public float[] forward(int[] ids, KvCache cache, boolean allLogits, float[] out) {
-        int n = ids.length, d = config.hidden(), start = cache.length();
+        return forward(ids, cache, allLogits, out, null);
+    }
+
+    /** As {@link #forward(int[], KvCache, boolean, float[])}, showing each MoE layer's routing plan to {@code plans} (may be null). */
+    public float[] forward(int[] ids, KvCache cache, boolean allLogits, float[] out, PlanListener plans) {
+        int n = ids.length, start = cache.length();
         if (n == 0) throw new IllegalArgumentException("no tokens to run");
         if (start + n > cache.capacity()) {
             throw new Moe4jException("sequence of " + (start + n) + " tokens exceeds the context of " + cache.capacity() + " tokens");
         }
-        float[] x = Scratch.get(Scratch.X, n * d);
-        for (int t = 0; t < n; t++) {
-            if (ids[t] < 0 || ids[t] >= config.vocabSize()) {
-                throw new Moe4jException("token id " + ids[t] + " is out of range [0, " + config.vocabSize() + ")");
-            }
-            embedding.row(ids[t], x, t * d);
+        RowSegments seg = SEGMENTS.get();
+        seg.clear();
+        seg.add(cache, n);
+        try {
+            return run(ids, seg, allLogits, out, plans);
+        } finally {
+            seg.clear();
         }
-        float[][] ropeTables = rope.tables(start, n, ROPE_TABLES.get());
-        float[] xn = Scratch.get(Scratch.XN, n * d), y = Scratch.get(Scratch.Y, n * d);
-        for (int l = 0; l < blocks.length; l++) {
-            Block b = blocks[l];
-            normalizeRows(x, b.attnNorm(), xn, n, d);
-            b.attend(xn, n, start, cache.keys[l], cache.values[l], rope, ropeTables, y);
-            for (int i = 0; i < n * d; i++) x[i] += y[i];
-            normalizeRows(x, b.ffnNorm(), xn, n, d);
-            if (b.moe() != null) b.moe().forward(xn, n, y);
-            else b.dense().forward(xn, n, y);
-            for (int i = 0; i < n * d; i++) x[i] += y[i];
+    }
+
+    /**
+     * The layer loop, for a prompt (one segment) and for a batched decode step (one segment per sequence) alike:
+     * row r of {@code ids} is the next token of its segment's sequence. Returns the logits of every row when
+     * {@code allLogits}, else of each segment's last row, {@code [rows or segments, vocab]}.
+     */
+    float[] run(int[] ids, RowSegments seg, boolean allLogits, float[] out, PlanListener plans) {
+        int rows = seg.rows, d = config.hidden(), vocab = config.vocabSize();
+        float[] x = Scratch.get(Scratch.X, rows * d);
+        for (int r = 0; r < rows; r++) {
+            if (ids[r] < 0 || ids[r] >= vocab) throw new Moe4jException("token id " + ids[r] + " is out of range [0, " + vocab + ")");
+            embedding.row(ids[r], x, r * d);
         }
-        cache.advance(n);
-        int from = allLogits ? 0 : n - 1, rows = n - from;
-        float[] h = Scratch.get(Scratch.H, rows * d);
-        for (int t = 0; t < rows; t++) Activations.rmsNorm(x, (from + t) * d, outputNorm, config.normEps(), h, t * d, d);
-        float[] logits = out != null && out.length >= rows * config.vocabSize() ? out : new float[rows * config.vocabSize()];
-        output.matmul(h, rows, logits);
+        for (int s = 0; s < seg.count; s++) rope.tables(seg.cache[s].length(), seg.length[s], seg.ropeTables[s]);
+        float[] xn = Scratch.get(Scratch.XN, rows * d), y = Scratch.get(Scratch.Y, rows * d);
+        for (int l = 0; l < blocks.length; l++) blocks[l].forward(x, xn, y, seg, l, plans);
+        for (int s = 0; s < seg.count; s++) seg.cache[s].advance(seg.length[s]);
+        int outRows = allLogits ? rows : seg.count;
+        float[] h = Scratch.get(Scratch.H, outRows * d);
+        for (int o = 0; o < outRows; o++) {
+            int r = allLogits ? o : seg.offset[o] + seg.length[o] - 1;
+            Activations.rmsNorm(x, r * d, outputNorm, config.normEps(), h, o * d, d);
+        }
+        float[] logits = out != null && out.length >= outRows * vocab ? out : new float[outRows * vocab];
+        output.matmul(h, outRows, logits);
         return logits;
     }
-    /**
-     * RMSNorm of n rows of d values from x into xn. A prompt's rows are spread over the pool (in double
-     * precision they were a few percent of olmoe-mini's prefill on one thread); a decode step's one row runs
-     * here, allocating nothing.
-     */
-    private void normalizeRows(float[] x, float[] w, float[] xn, int n, int d) {
-        float eps = config.normEps();
-        if (n == 1) Activations.rmsNorm(x, 0, w, eps, xn, 0, d);
-        else Parallel.forRange(n, 4L * d, t -> Activations.rmsNorm(x, t * d, w, eps, xn, t * d, d));
-    }
+
+    // This thread's segments of the pass it is running.
+    private static final ThreadLocal<RowSegments> SEGMENTS = ThreadLocal.withInitial(RowSegments::new);
 }

@@ -1,5 +1,6 @@
 package dev.moe4j.moe;
 
+import dev.moe4j.kernel.MatmulJob;
 import dev.moe4j.kernel.Scratch;
 import dev.moe4j.tensor.Matrix;
 
@@ -24,20 +25,31 @@ public final class ClampedSwiGluExperts implements ExpertBank {
     @Override public int inputDim() { return gate[0].cols(); }
     @Override public int hiddenDim() { return gate[0].rows(); }
 
+    /** Each chosen expert once over its gathered bin, then the weighted combine. */
     @Override
-    public void forward(int e, float[] x, int rows, float[] out) {
+    public void forward(RoutingPlan plan, float[] x, float[] out) {
+        int d = inputDim(), total = plan.entries();
+        float[] rows = Scratch.get(Scratch.GATHER, total * d), y = Scratch.get(Scratch.DOWN, total * d);
+        plan.gather(x, d, rows);
+        for (int e = 0; e < plan.experts(); e++) {
+            if (plan.load(e) > 0) expert(e, rows, plan.binStart(e), plan.load(e), y);
+        }
+        plan.combine(y, d, out);
+    }
+
+    /** y[at + r] = Expert_e(rows[at + r]) for r in [0, n): rows and y are [entries, dim], in bin order. */
+    private void expert(int e, float[] rows, int at, int n, float[] y) {
         int h = gate[e].rows(), d = down[e].rows();
-        float[] g = Scratch.get(Scratch.GATE, rows * h), u = Scratch.get(Scratch.UP, rows * h);
-        gate[e].matmul(x, rows, g);
-        up[e].matmul(x, rows, u);
-        for (int r = 0; r < rows; r++) {
+        float[] g = Scratch.get(Scratch.GATE, n * h), u = Scratch.get(Scratch.UP, n * h);
+        MatmulJob.get().add(gate[e], rows, at * d, g, 0).add(up[e], rows, at * d, u, 0).execute(n);
+        for (int r = 0; r < n; r++) {
             for (int i = 0; i < h; i++) {
                 float gv = Math.min(g[r * h + i] + gateBias[e][i], limit);
                 float uv = Math.max(-limit, Math.min(u[r * h + i] + upBias[e][i], limit));
                 g[r * h + i] = (uv + 1f) * (float) (gv / (1.0 + Math.exp(-alpha * gv)));
             }
         }
-        down[e].matmul(g, rows, out);
-        for (int r = 0; r < rows; r++) for (int i = 0; i < d; i++) out[r * d + i] += downBias[e][i];
+        MatmulJob.get().add(down[e], g, 0, y, at * d).execute(n);
+        for (int r = 0; r < n; r++) for (int i = 0; i < d; i++) y[(at + r) * d + i] += downBias[e][i];
     }
 }

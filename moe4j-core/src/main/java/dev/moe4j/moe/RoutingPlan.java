@@ -1,5 +1,7 @@
 package dev.moe4j.moe;
 
+import dev.moe4j.kernel.VectorOps;
+
 /**
  * What a router decided for a batch of tokens: for every token its k chosen experts and their weights,
  * and for every expert its bin of (token, slot) pairs so that each expert can run once over its rows.
@@ -132,6 +134,57 @@ public final class RoutingPlan {
 
     /** Index {@code token * k + slot} of the i-th entry of expert e's bin (for per-slot values kept beside the plan). */
     public int binEntry(int e, int i) { return binEntries[binOffsets[e] + i]; }
+
+    /** Number of (token, slot) entries in all bins together: the rows of {@link #gather}'s output. */
+    public int entries() { return binOffsets[experts]; }
+
+    /** Row of expert e's first entry in bin order, i.e. where its bin starts in {@link #gather}'s output. */
+    public int binStart(int e) { return binOffsets[e]; }
+
+    /**
+     * Dispatch (MegaBlocks' binned gather): copies the token row of every entry, bin after bin, from
+     * {@code x[tokens, dim]} into {@code rows[entries(), dim]}, so that expert e's rows start at {@link #binStart}(e).
+     */
+    public void gather(float[] x, int dim, float[] rows) {
+        for (int i = 0, n = entries(); i < n; i++) System.arraycopy(x, binEntries[i] / k * dim, rows, i * dim, dim);
+    }
+
+    /**
+     * Combine (binned scatter): {@code out[t] = Σ weight · y[entry]} over token t's entries, where {@code y[entries(), dim]}
+     * holds the experts' outputs in bin order; overwrites {@code out[tokens, dim]} (a token with no entry gets zeros).
+     * Sums run in bin order, so the result does not depend on how the experts' work was scheduled.
+     */
+    public void combine(float[] y, int dim, float[] out) {
+        java.util.Arrays.fill(out, 0, tokens * dim, 0f);
+        for (int i = 0, n = entries(); i < n; i++) {
+            int entry = binEntries[i];
+            VectorOps.axpy(weights[entry], y, i * dim, out, entry / k * dim, dim);
+        }
+    }
+
+    /**
+     * Expert e's bin of {@code x[tokens, dim]} gathered into {@code rows[load(e), dim]}, each row scaled by its
+     * slot's entry of {@code slotWeights [tokens * k]} (null: unscaled). Double precision, for training.
+     */
+    public void gatherBin(int e, double[] x, int dim, double[] slotWeights, double[] rows) {
+        for (int i = 0, n = load(e); i < n; i++) {
+            int entry = binEntries[binOffsets[e] + i], src = entry / k * dim;
+            double w = slotWeights == null ? 1.0 : slotWeights[entry];
+            for (int j = 0; j < dim; j++) rows[i * dim + j] = w * x[src + j];
+        }
+    }
+
+    /**
+     * The transpose of {@link #gatherBin}: adds each row of {@code rows[load(e), dim]}, scaled by its slot weight
+     * (null: 1), to its token's row of {@code out[tokens, dim]}. Double precision, for training.
+     */
+    public void scatterAddBin(int e, double[] rows, int dim, double[] slotWeights, double[] out) {
+        for (int i = 0, n = load(e); i < n; i++) {
+            int entry = binEntries[binOffsets[e] + i], dst = entry / k * dim;
+            double w = slotWeights == null ? 1.0 : slotWeights[entry];
+            for (int j = 0; j < dim; j++) out[dst + j] += w * rows[i * dim + j];
+        }
+    }
 
     /** Statistics the strategy computed (loads, drops, auxiliary losses), or null. */
     public RoutingStats stats() { return stats; }

@@ -101,7 +101,7 @@ class GarbageFreeDecodeTest {
             BatchDecoder decoder = new BatchDecoder(t);
             float[] logits = new float[b * vocab];
             int[] routed = new int[1];
-            BatchDecoder.PlanListener count = (layer, plan) -> routed[0] += plan.load(0);
+            dev.moe4j.moe.PlanListener count = (layer, plan) -> routed[0] += plan.load(0);
             int steps = STEPS - b;
             double perToken = leastBytesPerRun(steps * b, () -> {
                 for (int s = 0; s < b; s++) caches[s].truncate(PREFIX + s);

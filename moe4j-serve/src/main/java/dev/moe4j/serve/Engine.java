@@ -2,7 +2,7 @@ package dev.moe4j.serve;
 
 import dev.moe4j.generate.Sampler;
 import dev.moe4j.model.BatchDecoder;
-import dev.moe4j.model.Block;
+import dev.moe4j.moe.PlanListener;
 import dev.moe4j.model.KvCache;
 import dev.moe4j.model.Model;
 import dev.moe4j.model.MoeTransformer;
@@ -46,7 +46,7 @@ public final class Engine implements AutoCloseable {
     private final Thread thread;
     private volatile boolean running = true;
     // A decode step's inputs and logits, kept between steps so that steady decoding allocates none of them.
-    private final BatchDecoder.PlanListener countRouted;
+    private final PlanListener countRouted;
     private int[] stepIds = new int[0];
     private KvCache[] stepCaches = new KvCache[0];
     private Slot[] stepSlots = new Slot[0];
@@ -179,17 +179,13 @@ public final class Engine implements AutoCloseable {
         long t0 = System.nanoTime();
         float[] logits;
         try {
-            logits = transformer.forward(Arrays.copyOfRange(slot.seq.prompt, from, from + n), slot.cache, false);
+            logits = transformer.forward(Arrays.copyOfRange(slot.seq.prompt, from, from + n), slot.cache, false, null, countRouted);
         } catch (RuntimeException e) {
             log.error("prefill failed", e);
             prefilling.remove(0);
             admitted.decrementAndGet();
             slot.seq.emit(new Sequence.Failed("generation failed: " + e.getMessage()));
             return;
-        }
-        for (int l = 0; l < transformer.blocks().length; l++) {
-            Block b = transformer.blocks()[l];
-            if (b.moe() != null && b.moe().lastPlan() != null) metrics.routed(l, b.moe().lastPlan());
         }
         metrics.prompt(n, System.nanoTime() - t0);
         if (slot.cache.length() < slot.seq.prompt.length) return;

@@ -174,12 +174,13 @@ public final class MoeModel {
             int m = plan.load(e);
             if (m == 0) return;
             double[] xe = a.ex[e] = new double[m * d];
-            for (int i = 0; i < m; i++) System.arraycopy(a.xn2, plan.binToken(e, i) * d, xe, i * d, d);
+            plan.gatherBin(e, a.xn2, d, null, xe);
             a.h1[e] = new double[m * f]; a.h2[e] = new double[m * f]; a.act[e] = new double[m * f]; a.ey[e] = new double[m * d];
             swiGlu(xe, m, pl.gate + e * f * d, pl.up + e * f * d, pl.down + e * d * f, f, a.h1[e], a.h2[e], a.act[e], a.ey[e]);
         });
+        double[] slotWeights = a.routed == null ? null : a.routed.weights;
         for (int e = 0; e < E; e++) {   // combine in expert order, so sums do not depend on thread timing
-            for (int i = 0; i < plan.load(e); i++) Ops.axpy(weight(a, e, i), a.ey[e], i * d, out, plan.binToken(e, i) * d, d);
+            if (plan.load(e) > 0) plan.scatterAddBin(e, a.ey[e], d, slotWeights, out);
         }
         if (pl.shGate >= 0) {
             int fs = spec.sharedFfn();
@@ -187,10 +188,6 @@ public final class MoeModel {
             swiGlu(a.xn2, n, pl.shGate, pl.shUp, pl.shDown, fs, a.sh1, a.sh2, a.sAct, a.sy);
             for (int i = 0; i < n * d; i++) out[i] += a.sy[i];
         }
-    }
-
-    private static double weight(Layer a, int e, int i) {
-        return a.routed == null ? 1.0 : a.routed.weights[a.plan.binEntry(e, i)];
     }
 
     private static float[] filled(int n, float v) {
@@ -278,18 +275,15 @@ public final class MoeModel {
             int m = plan.load(e);
             if (m == 0) return;
             double[] dy = new double[m * d];
-            for (int i = 0; i < m; i++) {
-                int tok = plan.binToken(e, i);
-                Ops.axpy(weight(a, e, i), dOut, tok * d, dy, i * d, d);
-                if (dWeights != null) dWeights[plan.binEntry(e, i)] = Ops.dot(dOut, tok * d, a.ey[e], i * d, d);
+            plan.gatherBin(e, dOut, d, a.routed == null ? null : a.routed.weights, dy);
+            if (dWeights != null) {
+                for (int i = 0; i < m; i++) dWeights[plan.binEntry(e, i)] = Ops.dot(dOut, plan.binToken(e, i) * d, a.ey[e], i * d, d);
             }
             dxe[e] = new double[m * d];
             swiGluBackward(dy, a.ex[e], m, pl.gate + e * f * d, pl.up + e * f * d, pl.down + e * d * f, f,
                     a.h1[e], a.h2[e], a.act[e], g, dxe[e]);
         });
-        for (int e = 0; e < E; e++) {
-            for (int i = 0; i < plan.load(e); i++) Ops.axpy(1.0, dxe[e], i * d, dxn2, plan.binToken(e, i) * d, d);
-        }
+        for (int e = 0; e < E; e++) if (plan.load(e) > 0) plan.scatterAddBin(e, dxe[e], d, null, dxn2);
         if (a.routed == null) return;
         double[] dLogits = new double[n * E];
         double[] dNoise = pl.routerNoise >= 0 ? new double[n * E] : null;
