@@ -1,30 +1,32 @@
 package dev.moe4j.model;
 
+import dev.moe4j.format.gguf.GgufWriter;
+import dev.moe4j.moe.ExpertBank;
+import dev.moe4j.moe.RoutingStrategy;
+import dev.moe4j.moe.SoftmaxTopK;
+
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 
 /**
- * What distinguishes one MoE family from another, as a small description over shared blocks:
- * where its tensors are, which norms it has, how its router weighs the chosen experts.
+ * One MoE family, and everything moe4j knows about it in one class: its names in Hugging Face and GGUF files, the
+ * config fields and tensors only it has, how its router weighs the chosen experts, its expert bank, its parameter
+ * count and how it maps to GGUF. This base class is the common decoder-only MoE transformer (Mixtral's); a family
+ * states only what differs, as Hugging Face's modular model files do.
+ *
+ * <p>The registry is {@link #ALL}: a new family is one subclass plus one line there.
  */
-public enum Architecture {
-    MIXTRAL("mixtral", "llama", QkNorm.NONE, true, Routing.SOFTMAX_TOP_K, "block_sparse_moe", "w1", "w3", "w2"),
-    QWEN2_MOE("qwen2_moe", "qwen2moe", QkNorm.NONE, false, Routing.SOFTMAX_TOP_K, "mlp", "gate_proj", "up_proj", "down_proj"),
-    QWEN3_MOE("qwen3_moe", "qwen3moe", QkNorm.PER_HEAD, true, Routing.SOFTMAX_TOP_K, "mlp", "gate_proj", "up_proj", "down_proj"),
-    OLMOE("olmoe", "olmoe", QkNorm.WHOLE, false, Routing.SOFTMAX_TOP_K, "mlp", "gate_proj", "up_proj", "down_proj"),
-    /** MLA attention, sigmoid group-limited routing with a selection bias, shared experts, leading dense layers. */
-    DEEPSEEK_V3("deepseek_v3", "deepseek2", QkNorm.NONE, true, Routing.SIGMOID_GROUPED, "mlp", "gate_proj", "up_proj", "down_proj"),
-    /** Attention sinks, alternating sliding-window layers, biased clamped-SwiGLU experts, top-k-then-softmax routing. */
-    GPT_OSS("gpt_oss", "gpt-oss", QkNorm.NONE, true, Routing.TOP_K_SOFTMAX, "mlp", "gate_proj", "up_proj", "down_proj");
+public abstract class Architecture {
+    public static final Architecture MIXTRAL = new Mixtral();
+    public static final Architecture QWEN2_MOE = new Qwen2Moe();
+    public static final Architecture QWEN3_MOE = new Qwen3Moe();
+    public static final Architecture OLMOE = new Olmoe();
+    public static final Architecture DEEPSEEK_V3 = new DeepSeekV3();
+    public static final Architecture GPT_OSS = new GptOss();
 
-    /** How router logits become expert choices and weights (see moe-math.md). */
-    public enum Routing {
-        /** softmax over all experts, top-k, optionally renormalised */
-        SOFTMAX_TOP_K,
-        /** sigmoid scores, top-k on scores + bias within the best groups, weights × routed scale */
-        SIGMOID_GROUPED,
-        /** top-k of the raw logits, softmax over the k */
-        TOP_K_SOFTMAX
-    }
+    /** Every family moe4j runs. */
+    public static final List<Architecture> ALL = List.of(MIXTRAL, QWEN2_MOE, QWEN3_MOE, OLMOE, DEEPSEEK_V3, GPT_OSS);
 
     /** Where q/k get an RMSNorm before RoPE. */
     public enum QkNorm {
@@ -42,13 +44,11 @@ public enum Architecture {
     public final QkNorm qkNorm;
     /** Whether the kept top-k weights are renormalised when the checkpoint does not say. */
     public final boolean renormalizeByDefault;
-    public final Routing routing;
     /** Hugging Face module names of the MoE block and of the experts' projections. */
     public final String hfMoeBlock, hfGate, hfUp, hfDown;
 
-    Architecture(String hfModelType, String ggufName, QkNorm qkNorm, boolean renormalizeByDefault, Routing routing,
+    Architecture(String hfModelType, String ggufName, QkNorm qkNorm, boolean renormalizeByDefault,
                  String hfMoeBlock, String hfGate, String hfUp, String hfDown) {
-        this.routing = routing;
         this.hfModelType = hfModelType;
         this.ggufName = ggufName;
         this.qkNorm = qkNorm;
@@ -59,23 +59,110 @@ public enum Architecture {
         this.hfDown = hfDown;
     }
 
+    /** A family with Qwen's module names ({@code mlp.experts.N.gate_proj}, ...). */
+    Architecture(String hfModelType, String ggufName, QkNorm qkNorm, boolean renormalizeByDefault) {
+        this(hfModelType, ggufName, qkNorm, renormalizeByDefault, "mlp", "gate_proj", "up_proj", "down_proj");
+    }
+
+    // ---- routing and experts ----
+
+    /**
+     * How router logits become expert choices and weights (see moe-math.md): by default softmax over all experts,
+     * top-k, renormalised when the config says so.
+     *
+     * @param l the layer, for families whose routing has tensors of its own (a selection bias)
+     */
+    RoutingStrategy routing(ModelConfig c, TensorNames names, Weights w, int l) {
+        return new SoftmaxTopK(c.topK(), c.renormalizeTopK());
+    }
+
+    /** Whether the router has one number per expert besides its weight matrix (a logit or selection bias). */
+    boolean routerHasBias() {
+        return false;
+    }
+
+    /** Layer l's routed experts; by default SwiGLU experts in any of the usual tensor layouts. */
+    ExpertBank experts(ModelConfig c, TensorNames names, Weights w, int l) {
+        return ModelBuilder.swiGluExperts(c, names, w, l);
+    }
+
+    /** Hugging Face module of the router inside the MoE block ({@code gate}, gpt-oss: {@code router}). */
+    String hfRouterModule() {
+        return "gate";
+    }
+
+    /** Hugging Face module of the shared expert(s) inside the MoE block. */
+    String hfSharedExpertModule() {
+        return "shared_expert";
+    }
+
+    // ---- parameter count ----
+
+    /** Parameters of one layer's attention besides the q/k/v/o projections and q/k norms (biases, sinks). */
+    long attentionExtraParameters(ModelConfig c) {
+        return 0;
+    }
+
+    /** Parameters of one routed expert besides its three projections (biases). */
+    long expertExtraParameters(ModelConfig c) {
+        return 0;
+    }
+
+    // ---- GGUF ----
+
+    /** How the GGUF graph of this family rotates q/k: llama.cpp's {@code llama} rotates adjacent pairs. */
+    public RopeStyle ggufRopeStyle() {
+        return RopeStyle.HALF;
+    }
+
+    /** Whether a Hugging Face q/k projection must be permuted from rotate-half to adjacent pairs for GGUF. */
+    boolean permuteQkForGguf() {
+        return false;
+    }
+
+    /**
+     * Refuses a checkpoint this family cannot write as GGUF (a one-line {@link dev.moe4j.util.Moe4jException} naming
+     * {@code dir}); by default dense layers have no GGUF metadata key.
+     */
+    void checkGgufWritable(Path dir, ModelConfig c) {
+        for (int l = 0; l < c.layers(); l++) {
+            if (c.isDense(l)) throw new dev.moe4j.util.Moe4jException(
+                    dir + ": dense layers in this pattern (mlp_only_layers / decoder_sparse_step) have no GGUF metadata key");
+        }
+    }
+
+    /** Writes this family's {@code {arch}.*} keys beyond the common ones; {@code p} is the key prefix. */
+    void writeGgufKeys(ModelConfig c, String p, GgufWriter g) {
+        g.putUInt32(p + "attention.key_length", c.headDim());
+        g.putUInt32(p + "attention.value_length", c.headDim());
+        g.putUInt32(p + "rope.dimension_count", c.headDim());
+        if (c.sharedExpertFfn() > 0) g.putUInt32(p + "expert_shared_feed_forward_length", c.sharedExpertFfn());
+    }
+
+    // ---- lookup ----
+
     public static Architecture fromHfModelType(String type) {
-        for (Architecture a : values()) if (a.hfModelType.equals(type)) return a;
+        for (Architecture a : ALL) if (a.hfModelType.equals(type)) return a;
         return null;
     }
 
     public static Architecture fromGgufName(String name) {
-        for (Architecture a : values()) if (a.ggufName.equals(name)) return a;
+        for (Architecture a : ALL) if (a.ggufName.equals(name)) return a;
         return null;
     }
 
     public static String supportedList() {
         StringBuilder b = new StringBuilder();
-        for (Architecture a : values()) b.append(b.isEmpty() ? "" : ", ").append(a.hfModelType);
+        for (Architecture a : ALL) b.append(b.isEmpty() ? "" : ", ").append(a.hfModelType);
         return b.toString();
     }
 
     public String displayName() {
         return hfModelType.toLowerCase(Locale.ROOT);
+    }
+
+    @Override
+    public String toString() {
+        return hfModelType;
     }
 }

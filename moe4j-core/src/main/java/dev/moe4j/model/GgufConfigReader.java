@@ -73,7 +73,7 @@ public final class GgufConfigReader {
         return new ModelConfig(arch, vocab, hidden, layers, heads, optInt("attention.head_count_kv", heads), headDim,
                 optInt("context_length", 4096), (float) number("attention.layer_norm_rms_epsilon", 1e-6),
                 number("rope.freq_base", 10000.0),
-                arch == Architecture.MIXTRAL || arch == Architecture.DEEPSEEK_V3 ? RopeStyle.ADJACENT : RopeStyle.HALF,
+                arch.ggufRopeStyle(),
                 experts, integer("expert_used_count"), expertFfn, renorm, sharedFfn, sharedGated, ffn,
                 dense, !file.find("output.weight").isPresent(), extras);
     }

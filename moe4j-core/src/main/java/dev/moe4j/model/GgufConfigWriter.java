@@ -26,26 +26,6 @@ public final class GgufConfigWriter {
         g.putUInt32(p + "expert_feed_forward_length", c.expertFfn());
         g.putBool(p + "expert_weights_norm", c.renormalizeTopK());
         g.putUInt32(p + "vocab_size", c.vocabSize());
-        ModelConfig.Mla mla = c.extras().mla();
-        if (mla != null) {
-            int leading = 0;
-            while (leading < c.layers() && c.isDense(leading)) leading++;
-            g.putUInt32(p + "leading_dense_block_count", leading);
-            if (mla.qLoraRank() > 0) g.putUInt32(p + "attention.q_lora_rank", mla.qLoraRank());
-            g.putUInt32(p + "attention.kv_lora_rank", mla.kvLoraRank());
-            g.putUInt32(p + "attention.key_length", mla.qkHeadDim());
-            g.putUInt32(p + "attention.value_length", mla.vDim());
-            g.putUInt32(p + "rope.dimension_count", mla.ropeDim());
-            g.putUInt32(p + "expert_shared_count", c.sharedExpertFfn() / c.expertFfn());
-            g.putFloat32(p + "expert_weights_scale", c.extras().routedScale());
-            g.putUInt32(p + "expert_gating_func", 2); // sigmoid
-            g.putUInt32(p + "expert_group_count", c.extras().groups());
-            g.putUInt32(p + "expert_group_used_count", c.extras().groupsKept());
-        } else {
-            g.putUInt32(p + "attention.key_length", c.headDim());
-            g.putUInt32(p + "attention.value_length", c.headDim());
-            g.putUInt32(p + "rope.dimension_count", c.headDim());
-            if (c.sharedExpertFfn() > 0) g.putUInt32(p + "expert_shared_feed_forward_length", c.sharedExpertFfn());
-        }
+        c.architecture().writeGgufKeys(c, p, g);
     }
 }

@@ -36,7 +36,7 @@ final class HfTensorNames implements TensorNames {
     @Override public String kNorm(int l) { return layer(l, "self_attn.k_norm.weight"); }
     @Override public String router(int l) { return moe(l, routerModule() + ".weight"); }
 
-    private String routerModule() { return arch == Architecture.GPT_OSS ? "router" : "gate"; }
+    private String routerModule() { return arch.hfRouterModule(); }
 
     /** transformers ≥ 5 keeps experts fused in memory as {@code experts.gate_up_proj} / {@code experts.down_proj}. */
     @Override public String mergedExperts(int l, Projection p) {
@@ -46,7 +46,7 @@ final class HfTensorNames implements TensorNames {
     @Override public String expert(int l, int e, Projection p) { return moe(l, "experts." + e + "." + proj(p) + ".weight"); }
     @Override public String fusedGateUp(int l) { return moe(l, "experts.gate_up_proj"); }
     @Override public String sharedExpert(int l, Projection p) {
-        return moe(l, (arch == Architecture.DEEPSEEK_V3 ? "shared_experts." : "shared_expert.") + mlpProj(p) + ".weight");
+        return moe(l, arch.hfSharedExpertModule() + "." + mlpProj(p) + ".weight");
     }
     @Override public String sharedExpertGate(int l) { return moe(l, "shared_expert_gate.weight"); }
     @Override public String denseMlp(int l, Projection p) { return layer(l, "mlp." + mlpProj(p) + ".weight"); }

@@ -47,23 +47,7 @@ public final class HfToGguf {
     }
 
     private static void checkSupported(Path dir, ModelConfig c) {
-        Architecture a = c.architecture();
-        if (a == Architecture.GPT_OSS) {
-            throw new Moe4jException(dir + ": gpt_oss cannot be written as GGUF yet (moe4j reads gpt-oss only from safetensors)");
-        }
-        boolean anyDense = false, leadingOnly = true;
-        for (int l = 0; l < c.layers(); l++) {
-            if (c.isDense(l)) {
-                anyDense = true;
-                if (l > 0 && !c.isDense(l - 1)) leadingOnly = false;
-            }
-        }
-        if (anyDense && (a != Architecture.DEEPSEEK_V3 || !leadingOnly)) {
-            throw new Moe4jException(dir + ": dense layers in this pattern (mlp_only_layers / decoder_sparse_step) have no GGUF metadata key");
-        }
-        if (a == Architecture.DEEPSEEK_V3 && c.ropeStyle() != RopeStyle.ADJACENT) {
-            throw new Moe4jException(dir + ": deepseek_v3 with rope_interleave=false cannot be written as GGUF yet");
-        }
+        c.architecture().checkGgufWritable(dir, c);
     }
 
     private void metadata() {
@@ -98,8 +82,7 @@ public final class HfToGguf {
             add(gg.kvB(l), w.require(hf.kvB(l), (long) h * (m.nopeDim() + m.vDim()), m.kvLoraRank()));
             add(gg.o(l), w.require(hf.o(l), d, (long) h * m.vDim()));
         } else {
-            // llama.cpp's `llama` graph rotates adjacent pairs, so its converter permutes q/k rows of HF's rotate-half layout.
-            boolean permute = c.architecture() == Architecture.MIXTRAL;
+            boolean permute = c.architecture().permuteQkForGguf();
             Tensor tq = w.require(hf.q(l), qd, d), tk = w.require(hf.k(l), kv, d);
             q.add(gg.q(l), tq.shape(), permute ? permuted(tq) : rows(tq));
             q.add(gg.k(l), tk.shape(), permute ? permuted(tk) : rows(tk));

@@ -4,13 +4,9 @@ import dev.moe4j.kernel.PackedQ4;
 import dev.moe4j.model.TensorNames.Projection;
 import dev.moe4j.moe.DenseMlp;
 import dev.moe4j.moe.ExpertBank;
-import dev.moe4j.moe.GroupLimitedSigmoidTopK;
-import dev.moe4j.moe.RoutingStrategy;
-import dev.moe4j.moe.TopKSoftmax;
 import dev.moe4j.moe.LinearRouter;
 import dev.moe4j.moe.MoeLayer;
 import dev.moe4j.moe.SharedExpert;
-import dev.moe4j.moe.SoftmaxTopK;
 import dev.moe4j.moe.SwiGluExperts;
 import dev.moe4j.tensor.Matrix;
 import dev.moe4j.tensor.Tensor;
@@ -62,14 +58,10 @@ public final class ModelBuilder {
             return new Block(attnNorm, attention, ffnNorm, mlp, c.normEps());
         }
         int e = c.experts();
-        RoutingStrategy strategy = switch (c.architecture().routing) {
-            case SOFTMAX_TOP_K -> new SoftmaxTopK(c.topK(), c.renormalizeTopK());
-            case TOP_K_SOFTMAX -> new TopKSoftmax(c.topK());
-            case SIGMOID_GROUPED -> new GroupLimitedSigmoidTopK(c.topK(), w.optionalVector(names.selectionBias(l), e),
-                    c.extras().groups(), c.extras().groupsKept(), c.renormalizeTopK(), c.extras().routedScale());
-        };
-        LinearRouter router = new LinearRouter(w.matrix(names.router(l), e, d), w.optionalVector(names.routerBias(l), e), strategy);
-        ExpertBank bank = c.architecture() == Architecture.GPT_OSS ? GptOssExperts.load(c, names, w, l) : experts(l);
+        Architecture arch = c.architecture();
+        LinearRouter router = new LinearRouter(w.matrix(names.router(l), e, d), w.optionalVector(names.routerBias(l), e),
+                arch.routing(c, names, w, l));
+        ExpertBank bank = arch.experts(c, names, w, l);
         return new Block(attnNorm, attention, ffnNorm, new MoeLayer(router, bank, sharedExpert(l)), c.normEps());
     }
 
@@ -91,7 +83,8 @@ public final class ModelBuilder {
                 c.ropeTheta(), c.ropeStyle());
     }
 
-    private ExpertBank experts(int l) {
+    /** SwiGLU experts from fused gate/up, merged 3-D or per-expert tensors, whichever the file has. */
+    static ExpertBank swiGluExperts(ModelConfig c, TensorNames names, Weights w, int l) {
         int n = c.experts(), d = c.hidden(), f = c.expertFfn();
         Matrix[] gate = new Matrix[n], up = new Matrix[n], down = new Matrix[n];
         String fused = names.fusedGateUp(l);

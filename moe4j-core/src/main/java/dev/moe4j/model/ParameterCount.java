@@ -18,20 +18,19 @@ public record ParameterCount(long total, long active) {
             attn = q + d * (mla.kvLoraRank() + mla.ropeDim()) + mla.kvLoraRank()
                     + (long) mla.kvLoraRank() * h * (mla.nopeDim() + mla.vDim()) + h * mla.vDim() * d;
         }
-        if (c.architecture() == Architecture.GPT_OSS) attn += c.qDim() + 2L * c.kvDim() + d + c.heads(); // biases, sinks
+        attn += c.architecture().attentionExtraParameters(c);
         long qkNorm = switch (c.architecture().qkNorm) {
             case WHOLE -> c.qDim() + c.kvDim();
             case PER_HEAD -> 2L * c.headDim();
             case NONE -> 0;
         };
-        long qkvBias = c.architecture() == Architecture.QWEN2_MOE ? c.qDim() + 2L * c.kvDim() : 0;
         long norms = 2 * d;
-        long expert = 3 * d * c.expertFfn() + (c.architecture() == Architecture.GPT_OSS ? 2L * c.expertFfn() + d : 0);
+        long expert = 3 * d * c.expertFfn() + c.architecture().expertExtraParameters(c);
         long shared = c.sharedExpertFfn() == 0 ? 0 : 3 * d * c.sharedExpertFfn() + (c.sharedExpertGated() ? d : 0);
-        long router = d * c.experts() + (c.architecture().routing == Architecture.Routing.SOFTMAX_TOP_K ? 0 : c.experts());
+        long router = d * c.experts() + (c.architecture().routerHasBias() ? c.experts() : 0);
         long total = embed + head + d, active = embed + head + d;
         for (int l = 0; l < c.layers(); l++) {
-            long common = attn + qkNorm + qkvBias + norms;
+            long common = attn + qkNorm + norms;
             if (c.isDense(l)) {
                 long mlp = 3 * d * c.denseFfn();
                 total += common + mlp;

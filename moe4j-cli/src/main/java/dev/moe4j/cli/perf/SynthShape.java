@@ -35,7 +35,7 @@ public record SynthShape(String name, String arch, int layers, int hidden, int h
     public ModelConfig toConfig() {
         Architecture a = Architecture.fromGgufName(arch);
         return new ModelConfig(a, vocab, hidden, layers, heads, kvHeads, headDim, context, normEps, ropeTheta,
-                a == Architecture.MIXTRAL ? RopeStyle.ADJACENT : RopeStyle.HALF, experts, topK, expertFfn,
+                a.ggufRopeStyle(), experts, topK, expertFfn,
                 a.renormalizeByDefault, 0, false, expertFfn, null, false);
     }
 
