@@ -36,10 +36,13 @@ public final class Main {
             return 1;
         });
         cl.setParameterExceptionHandler((ex, a) -> {
-            err.println("moe4j: " + ex.getMessage());
-            err.println("Run 'moe4j " + (ex.getCommandLine().getCommandName().equals("moe4j") ? "" : ex.getCommandLine().getCommandName() + " ")
-                    + "--help' for usage.");
+            String command = ex.getCommandLine().getCommandName().equals("moe4j") ? "" : ex.getCommandLine().getCommandName() + " ";
+            err.println("moe4j: " + ex.getMessage() + "; see 'moe4j " + command + "--help'");
             return EXIT_BAD_INPUT;
+        });
+        cl.setExecutionStrategy(parsed -> {
+            ThreadsOption.validate(parsed);
+            return new CommandLine.RunLast().execute(parsed);
         });
         int code = cl.execute(args);
         out.flush();

@@ -154,6 +154,14 @@ class CliTest {
     }
 
     @Test
+    void optionErrorsAreOneLineNamingTheOption() {
+        assertOneLineError(run("info"), "--model");
+        assertOneLineError(run("info", "--model", "x", "--no-such-option"), "--no-such-option");
+        assertOneLineError(run("bench", "--model", "x", "-p", "many"), "'many'", "-p");
+        assertOneLineError(run("generate", "--model", "x", "--threads", "4O", "--prompt", "hi"), "--threads", "'4O'");
+    }
+
+    @Test
     void verbosePrintsTheStackTrace() {
         Run r = run("info", "--model", tmp.resolve("nope").toString(), "--verbose");
         assertEquals(2, r.code());

@@ -40,8 +40,8 @@ public final class Parallel {
     public static synchronized void setThreads(int threads) {
         if (threads < 1) throw new IllegalArgumentException("threads: " + threads + " is less than 1");
         if (threads > maxThreads()) {
-            throw new IllegalArgumentException("threads: " + threads + " is more than " + maxThreads() + " (4 × the "
-                    + Runtime.getRuntime().availableProcessors() + " available processors)");
+            throw new IllegalArgumentException("threads: " + threads + " is more than " + maxThreads() + " (4 per processor, "
+                    + Runtime.getRuntime().availableProcessors() + " available)");
         }
         if (threads == pool.threads) return;
         Pool old = pool;
