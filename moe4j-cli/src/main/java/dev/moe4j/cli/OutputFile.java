@@ -48,6 +48,7 @@ final class OutputFile {
         Path file = path.toAbsolutePath().normalize();
         Path folder = file.getParent();
         if (Files.isDirectory(file)) throw new Moe4jException(path + ": is a folder; give the file to write, e.g. " + path.resolve("model.gguf"));
+        if (folder != null && Files.exists(folder) && !Files.isDirectory(folder)) throw new Moe4jException(path + ": " + folder + " is not a folder");
         if (folder == null || !Files.isDirectory(folder)) throw new Moe4jException(path + ": the folder " + folder + " does not exist");
         if (!Files.isWritable(folder)) throw new Moe4jException(path + ": cannot write in " + folder + " (permission denied)");
         OutputFile f = new OutputFile(path, err);

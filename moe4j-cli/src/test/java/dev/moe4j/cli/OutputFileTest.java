@@ -21,7 +21,7 @@ class OutputFileTest {
     @TempDir Path dir;
 
     @Test
-    void aMissingFolderOrAFolderAsOutputIsAOneLineError() {
+    void aMissingFolderOrAFolderAsOutputIsAOneLineError() throws Exception {
         Path input = dir.resolve("in.gguf");
         assertEquals(0, run("synth", "--shape", "tiny", "--type", "f16", "--out", input.toString()).code());
         Path missing = dir.resolve("no-such-folder/out.gguf");
@@ -31,6 +31,18 @@ class OutputFileTest {
         assertOneLineError(run("synth", "--shape", "tiny", "--out", dir.toString()), dir.toString(), "is a folder");
         assertOneLineError(run("quantize", "--model", input.toString(), "--type", "q8_0", "--out", dir.toString()), "is a folder");
         assertFalse(Files.exists(missing.getParent()));
+        Path file = dir.resolve("a-file");
+        Files.writeString(file, "x");
+        assertOneLineError(run("synth", "--shape", "tiny", "--out", file.resolve("out.gguf").toString()), "a-file is not a folder");
+    }
+
+    @Test
+    void anIoErrorWhileWritingIsOneLineNamingTheFile() throws Exception {
+        // The writer's own .tmp name is taken by a folder with something in it: opening it for writing fails.
+        Path out = dir.resolve("out.gguf");
+        Files.createDirectories(dir.resolve("out.gguf.tmp/keep"));
+        assertOneLineError(run("synth", "--shape", "tiny", "--out", out.toString()), "out.gguf.tmp");
+        assertFalse(Files.exists(out));
     }
 
     @Test
