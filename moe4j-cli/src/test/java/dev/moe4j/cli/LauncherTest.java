@@ -50,6 +50,25 @@ class LauncherTest {
         Assumptions.assumeTrue(works, "skipped: util-linux 'script' cannot run a command in a pseudo-terminal here");
     }
 
+    /**
+     * Whether this JVM was started with SIGINT ignored (as a background job of a script is): then every process
+     * it starts ignores it too, and no Ctrl-C can reach them.
+     */
+    static boolean sigintIgnored() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("SigIgn:")) return (Long.parseUnsignedLong(line.substring(7).strip(), 16) & 2) != 0;
+            }
+        } catch (IOException | NumberFormatException e) {
+            // not Linux: assume the usual
+        }
+        return false;
+    }
+
+    static void needCtrlC() {
+        Assumptions.assumeFalse(sigintIgnored(), "skipped: this JVM ignores SIGINT (started in the background?), so Ctrl-C cannot reach what it starts");
+    }
+
     static String quote(String s) {
         return "'" + s.replace("'", "'\\''") + "'";
     }
@@ -83,6 +102,7 @@ class LauncherTest {
     @Test
     void ctrlCReachesTheCommandAndWhatItPrintsWhileStoppingGetsThrough() throws Exception {
         needPseudoTerminal();
+        needCtrlC();
         String body = "trap 'echo stopping after INT >&2; exit 130' INT; echo ready >&2; for i in $(seq 400); do sleep 0.05; done";
         try (Output t = Output.of(new ProcessBuilder("script", "-q", "-e", "-c", throughFilter(body), "/dev/null"))) {
             assertTrue(t.await("ready", 20), t.text());
@@ -118,6 +138,7 @@ class LauncherTest {
     @Test
     void theCliShowsItsProgressBarLiveAndCtrlCStopsItCleanly() throws Exception {
         needPseudoTerminal();
+        needCtrlC();
         // olmoe-1b-7b q4_0 is 3.6 GiB, many seconds of writing: the bar must show while it runs; ^C then stops it.
         Assumptions.assumeTrue(Files.getFileStore(tmp).getUsableSpace() > (8L << 30),
                 "skipped: under 8 GiB free in " + tmp + ", and synth checks for 3.6 GiB before writing");
