@@ -113,6 +113,19 @@ class ModelFileValidationTest {
         refused(m, m.resolve("config.json") + ": not valid JSON: nesting deeper than 128 levels at offset 128");
     }
 
+    @Test
+    void oversizedJsonFilesAreRefusedBeforeReading() throws Exception {
+        Path m = olmoe("huge", s -> s);
+        try (var f = new java.io.RandomAccessFile(m.resolve("tokenizer.json").toFile(), "rw")) {
+            f.setLength((256L << 20) + 1);   // sparse: nothing is written, and nothing may be read
+        }
+        refused(m, m.resolve("tokenizer.json") + ": file is 268435457 bytes, more than the 268435456 accepted");
+        try (var f = new java.io.RandomAccessFile(m.resolve("config.json").toFile(), "rw")) {
+            f.setLength((64L << 20) + 1);
+        }
+        refused(m, m.resolve("config.json") + ": file is 67108865 bytes, more than the 67108864 accepted");
+    }
+
     // ---- the examples, on the reference files ----
 
     private static Path refs() {
