@@ -200,9 +200,10 @@ class GgufCorruptionTest {
         int big = (int) GgufReader.MAX_STRING_BYTES + 1;
         fails(Raw.header(0, 1).str("k").u32(GgufType.STRING.id).u64(big).bytes(new byte[big]).toBytes(),
                 "metadata 'k' length " + big + " is more than the " + GgufReader.MAX_STRING_BYTES + " bytes accepted for a string");
-        long n = GgufReader.MAX_ARRAY_ELEMENTS / 2 + 1;   // two such arrays exceed the budget of the whole header
-        Raw two = Raw.header(0, 2);
-        for (String key : new String[] {"a", "b"}) two.str(key).u32(GgufType.ARRAY.id).u32(GgufType.UINT8.id).u64(n).bytes(new byte[(int) n]);
+        // The budget is for the whole header: 1000 elements in 'a' leave too few for 'b', refused before reading it.
+        long n = GgufReader.MAX_ARRAY_ELEMENTS - 999;
+        Raw two = Raw.header(0, 2).str("a").u32(GgufType.ARRAY.id).u32(GgufType.UINT8.id).u64(1000).bytes(new byte[1000]);
+        two.str("b").u32(GgufType.ARRAY.id).u32(GgufType.UINT8.id).u64(n).bytes(new byte[(int) n]);
         fails(two.toBytes(), "metadata 'b' array length " + n + " is more than the " + GgufReader.MAX_ARRAY_ELEMENTS
                 + " array elements accepted in a header");
     }
