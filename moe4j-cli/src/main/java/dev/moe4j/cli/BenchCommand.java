@@ -44,6 +44,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (prompt < 1 || gen < 1 || reps < 1) throw new IllegalArgumentException("-p, -n and -r must be at least 1");
+        checkBandwidthBuffer();
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
         long loadStart = System.nanoTime();
         try (Model m = opts.open()) {
@@ -70,27 +71,45 @@ final class BenchCommand implements Callable<Integer> {
             for (int r = 0; r < reps; r++) pp[r] = prompt / runPrompt(tf, ids);
             genAllocated = 0;
             for (int r = 0; r < reps; r++) tg[r] = gen / runGen(tf, gen, c.vocabSize());
-            double allocPerToken = Math.max(0, genAllocated - reps * readingCost()) / (double) (reps * gen);
+            // Unmeasured values are null in JSON and said so in the table, never 0.
+            Double allocPerToken = allocationCounted()
+                    ? Math.max(0, genAllocated - reps * readingCost()) / (double) (reps * gen) : null;
             Stats pps = Stats.of(pp), tgs = Stats.of(tg);
             long active = activeBytes(m), size = fileBytes(m);
             double achieved = active * tgs.median();
-            double machine = bandwidthMib > 0 ? ReadBandwidth.measure((long) bandwidthMib << 20, 3) : 0;
+            Double machine = bandwidthMib > 0 ? ReadBandwidth.measure((long) bandwidthMib << 20, 3) : null;
             if (json) {
                 out.printf(Locale.ROOT, "{\"model\": \"%s\", \"size_bytes\": %d, \"threads\": %d, \"pp\": {\"tokens\": %d, \"tokens_per_s\": %s},"
                                 + " \"tg\": {\"tokens\": %d, \"tokens_per_s\": %s}, \"active_bytes_per_token\": %d,"
-                                + " \"achieved_gb_per_s\": %.2f, \"machine_read_gb_per_s\": %.2f, \"allocated_bytes_per_token\": %.0f, \"load_seconds\": %.2f}%n",
+                                + " \"achieved_bytes_per_s\": %.0f, \"machine_read_bytes_per_s\": %s, \"allocated_bytes_per_token\": %s, \"load_seconds\": %.2f}%n",
                         m.source().toString().replace("\\", "\\\\").replace("\"", "\\\""), size, Parallel.threads(), prompt, pps.json(),
-                        gen, tgs.json(), active, achieved / 1e9, machine / 1e9, allocPerToken, loadSeconds);
+                        gen, tgs.json(), active, achieved, jsonNumber(machine, "%.0f"), jsonNumber(allocPerToken, "%.0f"), loadSeconds);
             } else {
                 out.printf(Locale.ROOT, "| model | size | threads | test | t/s |%n|---|---|---|---|---|%n");
                 String name = m.source().getFileName().toString();
-                out.printf(Locale.ROOT, "| %s | %.2f GiB | %d | pp%d | %.2f ± %.2f |%n", name, size / 1073741824.0, Parallel.threads(), prompt, pps.median(), pps.stddev());
-                out.printf(Locale.ROOT, "| %s | %.2f GiB | %d | tg%d | %.2f ± %.2f |%n", name, size / 1073741824.0, Parallel.threads(), gen, tgs.median(), tgs.stddev());
-                out.printf(Locale.ROOT, "generation reads %.1f MB of weights per token: %.1f GB/s achieved; machine reads %.1f GB/s (%.0f%%); %.0f bytes allocated per token%n",
-                        active / 1e6, achieved / 1e9, machine / 1e9, machine > 0 ? 100 * achieved / machine : 0, allocPerToken);
+                out.printf(Locale.ROOT, "| %s | %s | %d | pp%d | %.2f ± %.2f |%n", name, Units.bytes(size), Parallel.threads(), prompt, pps.median(), pps.stddev());
+                out.printf(Locale.ROOT, "| %s | %s | %d | tg%d | %.2f ± %.2f |%n", name, Units.bytes(size), Parallel.threads(), gen, tgs.median(), tgs.stddev());
+                out.printf(Locale.ROOT, "generation reads %s of weights per token: %s achieved; %s; %s%n",
+                        Units.bytes(active), Units.bytesPerSecond(achieved),
+                        machine == null ? "machine read bandwidth not measured (--bandwidth-mib 0)"
+                                : String.format(Locale.ROOT, "machine reads %s (%.0f %%)", Units.bytesPerSecond(machine), 100 * achieved / machine),
+                        allocPerToken == null ? "allocation not measured (this JVM cannot count it)"
+                                : String.format(Locale.ROOT, "%.0f bytes allocated per token", allocPerToken));
             }
         }
         return 0;
+    }
+
+    /** The probe's buffer must fit in memory next to the model: at most half of the machine's. */
+    private void checkBandwidthBuffer() {
+        if (bandwidthMib < 0) throw new IllegalArgumentException("--bandwidth-mib: " + bandwidthMib + " is negative (0 skips the probe)");
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            long memory = os.getTotalMemorySize();
+            if (memory > 0 && ((long) bandwidthMib << 20) > memory / 2) {
+                throw new IllegalArgumentException("--bandwidth-mib: " + bandwidthMib + " MiB is more than half of this machine's "
+                        + Units.bytes(memory) + " of memory");
+            }
+        }
     }
 
     /** Seconds to process the prompt in one batch from an empty cache. */
@@ -162,11 +181,18 @@ final class BenchCommand implements Callable<Integer> {
         return least;
     }
 
-    /** Bytes allocated by all threads so far, or 0 where the JVM cannot say. */
+    /** Whether this JVM counts the bytes its threads allocate (HotSpot does). */
+    private static boolean allocationCounted() {
+        return ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t && t.isThreadAllocatedMemorySupported()
+                && t.isThreadAllocatedMemoryEnabled();
+    }
+
+    /** Bytes allocated by all threads so far, or 0 where the JVM cannot say (see {@link #allocationCounted()}). */
     private static long allocated() {
-        if (ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t && t.isThreadAllocatedMemorySupported()) {
-            return t.getTotalThreadAllocatedBytes();
-        }
-        return 0;
+        return allocationCounted() ? ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getTotalThreadAllocatedBytes() : 0;
+    }
+
+    private static String jsonNumber(Double value, String format) {
+        return value == null ? "null" : String.format(Locale.ROOT, format, value);
     }
 }

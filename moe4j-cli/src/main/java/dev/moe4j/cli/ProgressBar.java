@@ -3,6 +3,7 @@ package dev.moe4j.cli;
 import dev.moe4j.train.Trainer;
 
 import java.io.PrintWriter;
+import java.util.Locale;
 
 /** One self-overwriting status line on stderr: step, loss, aux loss, tokens/s, ETA. */
 final class ProgressBar {
@@ -25,14 +26,10 @@ final class ProgressBar {
         double elapsed = (now - start) / 1e9, perStep = elapsed / Math.max(1, s.step() - firstStep);
         long eta = Math.round(perStep * (s.steps() - s.step()));
         int width = 24, filled = (int) ((long) width * s.step() / s.steps());
-        err.printf("\r%s [%s%s] %d/%d loss %.4f aux %.4f z %.3f %s tok/s ETA %d:%02d%s ", label, "#".repeat(filled),
-                ".".repeat(width - filled), s.step(), s.steps(), s.ce(), s.balance(), s.z(), human(s.tokensPerSecond()),
-                eta / 60, eta % 60, Double.isNaN(s.valLoss()) ? "" : String.format(" val %.4f", s.valLoss()));
+        err.printf(Locale.ROOT, "\r%s [%s%s] %d/%d loss %.4f aux %.4f z %.3f %s tok/s ETA %d:%02d%s ", label, "#".repeat(filled),
+                ".".repeat(width - filled), s.step(), s.steps(), s.ce(), s.balance(), s.z(), Units.count(s.tokensPerSecond()),
+                eta / 60, eta % 60, Double.isNaN(s.valLoss()) ? "" : String.format(Locale.ROOT, " val %.4f", s.valLoss()));
         if (s.step() == s.steps()) err.println();
         err.flush();
-    }
-
-    static String human(double x) {
-        return x >= 1e4 ? String.format("%.1fk", x / 1e3) : String.format("%.0f", x);
     }
 }

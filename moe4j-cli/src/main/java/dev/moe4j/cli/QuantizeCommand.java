@@ -65,17 +65,17 @@ final class QuantizeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--out is the input file");
         }
         PrintWriter err = spec.commandLine().getErr();
+        boolean folder = Files.isDirectory(model);
+        if (!folder && !isGguf(model)) throw new Moe4jException(model + ": not a GGUF file (bad magic) and not a checkpoint folder");
         Listener listener = new Listener(err, "quantize " + t.name().toLowerCase());
-        if (Files.isDirectory(model)) {
-            HfToGguf.quantize(model, out, t, listener);
-        } else if (isGguf(model)) {
-            GgufQuantizer.quantizeGguf(model, out, t, listener);
-        } else {
-            throw new Moe4jException(model + ": not a GGUF file (bad magic) and not a checkpoint folder");
-        }
+        OutputFile.write(out, err, file -> {
+            listener.file = file;
+            if (folder) HfToGguf.quantize(model, out, t, listener);
+            else GgufQuantizer.quantizeGguf(model, out, t, listener);
+        });
         listener.finish();
-        err.printf("wrote %s (%d tensors kept wider than %s because of their row length)%n", out, listener.fallbacks,
-                t.name().toLowerCase());
+        err.printf("wrote %s (%s; %d tensors kept wider than %s because of their row length)%n", out, Units.bytes(out.toFile().length()),
+                listener.fallbacks, t.name().toLowerCase());
         return 0;
     }
 
@@ -87,11 +87,12 @@ final class QuantizeCommand implements Callable<Integer> {
         }
     }
 
-    /** Fallback notes first (planning), then the progress bar (writing). */
+    /** Fallback notes first (planning), then the free-space check and the progress bar (writing). */
     private static final class Listener implements GgufQuantizer.Listener {
         private final PrintWriter err;
         private final String label;
         private Progress progress;
+        OutputFile file;
         int fallbacks;
 
         Listener(PrintWriter err, String label) {
@@ -105,7 +106,10 @@ final class QuantizeCommand implements Callable<Integer> {
                     wanted.name().toLowerCase(), wanted.blockSize, used.name().toLowerCase());
         }
 
-        @Override public void start(long totalBytes) { progress = new Progress(err, label, totalBytes); }
+        @Override public void start(long totalBytes) {
+            file.requireSpace(totalBytes);
+            progress = new Progress(err, label, totalBytes, file::checkNotInterrupted);
+        }
 
         @Override public void advance(long bytes) { progress.advance(bytes); }
 

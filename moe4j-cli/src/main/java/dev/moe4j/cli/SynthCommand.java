@@ -9,6 +9,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -37,8 +38,10 @@ final class SynthCommand implements Callable<Integer> {
     public Integer call() {
         if (threads != null) Parallel.setThreads(threads);
         DType t = QuantizeCommand.parseType(type, true);
-        new SynthWriter(SynthShape.named(shape), t, seed).write(out, spec.commandLine().getErr());
-        spec.commandLine().getErr().printf("wrote %s%n", out);
+        SynthShape s = SynthShape.named(shape);
+        PrintWriter err = spec.commandLine().getErr();
+        OutputFile.write(out, err, file -> new SynthWriter(s, t, seed).write(out, err, file::requireSpace, file::checkNotInterrupted));
+        err.printf("wrote %s (%s)%n", out, Units.bytes(out.toFile().length()));
         return 0;
     }
 }

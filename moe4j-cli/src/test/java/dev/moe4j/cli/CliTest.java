@@ -56,7 +56,19 @@ class CliTest {
         Run r = run("info", "--model", refs.resolve("mixtral-tiny").toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("architecture   mixtral"), r.out());
-        assertTrue(r.out().matches("(?s).*parameters +[0-9.]+ K total, [0-9.]+ K active per token.*"), r.out());
+        assertTrue(r.out().contains("parameters     386 k total, 165 k active per token (42.8 %)"), r.out());
+        assertTrue(r.out().contains("tensor types   F32 (65 tensors, 386 k parameters, 1.47 MiB)"), r.out());
+    }
+
+    @Test
+    void versionIsTheMavenProjectVersion() throws Exception {
+        // The version in moe4j-cli/pom.xml's <parent> (the working directory of these tests is the module's folder).
+        String pom = Files.readString(Path.of("pom.xml"));
+        var m = java.util.regex.Pattern.compile("(?s)<parent>.*?<version>([^<]+)</version>").matcher(pom);
+        assertTrue(m.find(), "no parent version in " + Path.of("pom.xml").toAbsolutePath());
+        Run r = run("--version");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("moe4j " + m.group(1) + " on Java "), r.out());
     }
 
     @Test
@@ -151,6 +163,14 @@ class CliTest {
         Run missing = run("generate", "--prompt", "hi");
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("--model"), missing.err());
+    }
+
+    @Test
+    void optionErrorsAreOneLineNamingTheOption() {
+        assertOneLineError(run("info"), "--model");
+        assertOneLineError(run("info", "--model", "x", "--no-such-option"), "--no-such-option");
+        assertOneLineError(run("bench", "--model", "x", "-p", "many"), "'many'", "-p");
+        assertOneLineError(run("generate", "--model", "x", "--threads", "4O", "--prompt", "hi"), "--threads", "'4O'");
     }
 
     @Test

@@ -32,13 +32,15 @@ class QuantizeCommandTest {
     }
 
     @Test
-    void f16GgufToEveryType() {
+    void f16GgufToEveryType() throws Exception {
         Path in = synthF16();
         for (String type : new String[] {"q8_0", "q4_0", "q4_k", "q6_k"}) {
             Path out = dir.resolve("tiny-" + type + ".gguf");
             Result r = run("quantize", "--model", in.toString(), "--out", out.toString(), "--type", type);
             assertEquals(0, r.code(), r.err());
-            assertTrue(r.err().contains("wrote " + out), r.err());
+            assertTrue(r.err().contains("wrote " + out + " (" + Units.bytes(Files.size(out)) + "; "), r.err());
+            // The progress bar counts in the unit of the total (MiB for these small files), not 0.00/0.00 GiB.
+            assertTrue(r.err().matches("(?s).*100% (\\d+\\.\\d+)/\\1 MiB.*"), r.err());
             try (GgufFile g = GgufFile.open(out)) {
                 assertEquals(DType.valueOf(type.toUpperCase()), g.tensor("blk.0.attn_q.weight").dtype(), type);
                 assertEquals(DType.F32, g.tensor("blk.0.ffn_gate_inp.weight").dtype());

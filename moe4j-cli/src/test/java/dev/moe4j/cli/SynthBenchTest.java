@@ -1,6 +1,7 @@
 package dev.moe4j.cli;
 
 import dev.moe4j.cli.perf.ByteLevelVocab;
+import dev.moe4j.cli.perf.ReadBandwidth;
 import dev.moe4j.model.KvCache;
 import dev.moe4j.model.Model;
 import dev.moe4j.util.Json;
@@ -58,10 +59,10 @@ class SynthBenchTest {
     }
 
     @Test
-    void benchPrintsJson() {
+    void benchPrintsJsonWithNullForWhatItDidNotMeasure() {
         Path f = dir.resolve("tiny.gguf");
         run("synth", "--shape", "tiny", "--out", f.toString(), "--type", "q8_0");
-        String out = run("bench", "--model", f.toString(), "-p", "8", "-n", "4", "-r", "1", "--json", "--bandwidth-mib", "16")[0];
+        String out = run("bench", "--model", f.toString(), "-p", "8", "-n", "4", "-r", "1", "--json", "--bandwidth-mib", "0")[0];
         Map<String, Object> j = Json.parseObject(out.trim());
         for (String test : List.of("pp", "tg")) {
             @SuppressWarnings("unchecked") Map<String, Object> t = (Map<String, Object>) j.get(test);
@@ -70,6 +71,21 @@ class SynthBenchTest {
         }
         assertTrue(((Number) j.get("active_bytes_per_token")).longValue() > 0);
         assertTrue(((Number) j.get("active_bytes_per_token")).longValue() < ((Number) j.get("size_bytes")).longValue());
-        assertTrue(((Number) j.get("machine_read_gb_per_s")).doubleValue() > 0);
+        assertTrue(((Number) j.get("achieved_bytes_per_s")).doubleValue() > 0);
+        assertTrue(j.containsKey("machine_read_bytes_per_s") && j.get("machine_read_bytes_per_s") == null, "not measured: " + out);
+        assertTrue(((Number) j.get("allocated_bytes_per_token")).doubleValue() >= 0, "HotSpot counts allocation: " + out);
+    }
+
+    @Test
+    void readBandwidthIsMeasured() {
+        assertTrue(ReadBandwidth.measure(16 << 20, 1) > 0);
+    }
+
+    @Test
+    void benchRefusesABandwidthBufferItCannotHold() {
+        CliTest.assertOneLineError(CliTest.run("bench", "--model", dir.resolve("x.gguf").toString(), "--bandwidth-mib", "-1"),
+                "--bandwidth-mib", "negative");
+        CliTest.assertOneLineError(CliTest.run("bench", "--model", dir.resolve("x.gguf").toString(), "--bandwidth-mib", "2000000000"),
+                "--bandwidth-mib", "more than half");
     }
 }

@@ -23,9 +23,26 @@ public final class Parallel {
 
     private Parallel() {}
 
-    /** Sets the number of threads kernels use (the CLI's {@code --threads}). */
+    /**
+     * The most threads {@link #setThreads} accepts: 4 × the processors this JVM may use. Kernels split their work
+     * per thread, so threads beyond the processors only spin and switch; a typo such as 100000 would otherwise
+     * start that many threads and stall the machine.
+     */
+    public static int maxThreads() {
+        return 4 * Runtime.getRuntime().availableProcessors();
+    }
+
+    /**
+     * Sets the number of threads kernels use (the CLI's {@code --threads}), the caller included.
+     *
+     * @throws IllegalArgumentException if {@code threads} is below 1 or above {@link #maxThreads()}
+     */
     public static synchronized void setThreads(int threads) {
-        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        if (threads < 1) throw new IllegalArgumentException("threads: " + threads + " is less than 1");
+        if (threads > maxThreads()) {
+            throw new IllegalArgumentException("threads: " + threads + " is more than " + maxThreads() + " (4 per processor, "
+                    + Runtime.getRuntime().availableProcessors() + " available)");
+        }
         if (threads == pool.threads) return;
         Pool old = pool;
         pool = new Pool(threads);

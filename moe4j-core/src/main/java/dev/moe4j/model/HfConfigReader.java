@@ -1,138 +1,180 @@
 package dev.moe4j.model;
 
+import dev.moe4j.tensor.TensorStore;
 import dev.moe4j.util.Json;
 import dev.moe4j.util.Moe4jException;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
-/** Reads a Hugging Face {@code config.json} into a {@link ModelConfig}. */
+/**
+ * Reads a Hugging Face {@code config.json} into a {@link ModelConfig}. Every field is type- and range-checked,
+ * the layer count against the checkpoint's tensors before anything is allocated per layer, and an invalid
+ * hyper-parameter is reported under the field that holds it.
+ */
 public final class HfConfigReader {
-    private final Path file;
-    private final Map<String, Object> j;
+    private final ConfigValues v;
+    private final int tensorCount;
+    /** The field each hyper-parameter was read from (several have alternatives), for messages. */
+    private final Map<ModelConfig.Field, String> keys = new EnumMap<>(Map.ofEntries(
+            Map.entry(ModelConfig.Field.VOCAB, "vocab_size"), Map.entry(ModelConfig.Field.HIDDEN, "hidden_size"),
+            Map.entry(ModelConfig.Field.LAYERS, "num_hidden_layers"), Map.entry(ModelConfig.Field.HEADS, "num_attention_heads"),
+            Map.entry(ModelConfig.Field.KV_HEADS, "num_key_value_heads"), Map.entry(ModelConfig.Field.HEAD_DIM, "head_dim"),
+            Map.entry(ModelConfig.Field.CONTEXT, "max_position_embeddings"), Map.entry(ModelConfig.Field.NORM_EPS, "rms_norm_eps"),
+            Map.entry(ModelConfig.Field.ROPE_THETA, "rope_theta"), Map.entry(ModelConfig.Field.EXPERTS, "num_experts"),
+            Map.entry(ModelConfig.Field.TOP_K, "num_experts_per_tok"), Map.entry(ModelConfig.Field.EXPERT_FFN, "moe_intermediate_size"),
+            Map.entry(ModelConfig.Field.SHARED_FFN, "shared_expert_intermediate_size"),
+            Map.entry(ModelConfig.Field.DENSE_FFN, "intermediate_size"), Map.entry(ModelConfig.Field.GROUPS, "n_group"),
+            Map.entry(ModelConfig.Field.GROUPS_KEPT, "topk_group"), Map.entry(ModelConfig.Field.ROUTED_SCALE, "routed_scaling_factor"),
+            Map.entry(ModelConfig.Field.Q_LORA_RANK, "q_lora_rank"), Map.entry(ModelConfig.Field.KV_LORA_RANK, "kv_lora_rank"),
+            Map.entry(ModelConfig.Field.NOPE_DIM, "qk_nope_head_dim"), Map.entry(ModelConfig.Field.ROPE_DIM, "qk_rope_head_dim"),
+            Map.entry(ModelConfig.Field.V_DIM, "v_head_dim"), Map.entry(ModelConfig.Field.SLIDING_WINDOW, "sliding_window"),
+            Map.entry(ModelConfig.Field.SWIGLU_LIMIT, "swiglu_limit")));
 
-    private HfConfigReader(Path file, Map<String, Object> json) {
-        this.file = file;
-        this.j = json;
+    /** Fields transformers reads null as "absent" (derive or default); other fields may not be null. */
+    private static final Set<String> NULLABLE = Set.of("head_dim", "num_key_value_heads", "q_lora_rank", "rope_scaling",
+            "rope_parameters", "layer_types", "mlp_only_layers", "moe_intermediate_size", "shared_expert_intermediate_size");
+
+    private HfConfigReader(Path file, Map<String, Object> json, int tensorCount) {
+        this.v = ConfigValues.json(file, json, NULLABLE);
+        this.tensorCount = tensorCount;
     }
 
-    /** Reads {@code dir/config.json}; a missing or malformed file is a one-line error naming it. */
-    public static ModelConfig readFolder(Path dir) {
+    /**
+     * Reads {@code dir/config.json} for the checkpoint whose tensors are {@code tensors}.
+     *
+     * @throws Moe4jException naming the file and the field for a missing, malformed, mistyped or out-of-range value
+     */
+    public static ModelConfig readFolder(Path dir, TensorStore tensors) {
         Path configFile = dir.resolve("config.json");
-        if (!java.nio.file.Files.isRegularFile(configFile)) throw new Moe4jException(dir + ": no config.json in this folder");
-        try {
-            return read(configFile, Json.parseObject(java.nio.file.Files.readString(configFile)));
-        } catch (java.io.IOException | IllegalArgumentException e) {
-            throw new Moe4jException(configFile + ": " + e.getMessage(), e);
-        }
+        if (!Files.isRegularFile(configFile)) throw new Moe4jException(dir + ": no config.json in this folder");
+        return read(configFile, Json.parseFile(configFile, Json.MAX_CONFIG_BYTES), tensors.names().size());
     }
 
-    public static ModelConfig read(Path file, Map<String, Object> json) {
-        return new HfConfigReader(file, json).read();
+    /**
+     * Reads a parsed config.json.
+     *
+     * @param tensorCount how many tensors the checkpoint has: each layer has several, so a larger layer count is refused
+     */
+    public static ModelConfig read(Path file, Map<String, Object> json, int tensorCount) {
+        return new HfConfigReader(file, json, tensorCount).read();
     }
 
     private ModelConfig read() {
-        String type = string("model_type");
+        String type = v.string("model_type");
         Architecture arch = Architecture.fromHfModelType(type);
         if (arch == null) {
-            throw new Moe4jException(file + ": unsupported model_type '" + type + "' (supported: " + Architecture.supportedList() + ")");
+            throw v.error("unsupported model_type '" + type + "' (supported: " + Architecture.supportedList() + ")");
         }
-        int hidden = integer("hidden_size");
-        int heads = integer("num_attention_heads");
-        int layers = integer("num_hidden_layers");
-        int kvHeads = optInt("num_key_value_heads", heads);
-        int headDim = optInt("head_dim", hidden / heads);
-        if (j.get("layer_types") instanceof List<?> lt && lt.size() != integer("num_hidden_layers")) {
-            throw new Moe4jException(file + ": field 'layer_types' lists " + lt.size() + " layers, not num_hidden_layers");
+        int hidden = v.positive("hidden_size");
+        int heads = v.positive("num_attention_heads");
+        int layers = v.integer("num_hidden_layers", 1, Math.max(1, tensorCount));
+        int kvHeads = v.positive("num_key_value_heads", heads);
+        int headDim = v.positive("head_dim", hidden / heads);
+        List<?> layerTypes = v.list("layer_types");
+        if (layerTypes != null && layerTypes.size() != layers) {
+            throw v.error("field 'layer_types' lists " + layerTypes.size() + " layers, not num_hidden_layers (" + layers + ")");
         }
-        int experts = firstInt("num_local_experts", "num_experts", "n_routed_experts");
-        int topK = integer("num_experts_per_tok");
-        int intermediate = integer("intermediate_size");
-        int expertFfn = optInt("moe_intermediate_size", intermediate);
-        int sharedFfn = optInt("shared_expert_intermediate_size", 0);
+        int experts = v.positive(expertsKey());
+        int topK = v.positive("num_experts_per_tok");
+        int intermediate = v.positive("intermediate_size");
+        if (!v.has("moe_intermediate_size")) keys.put(ModelConfig.Field.EXPERT_FFN, "intermediate_size");
+        int expertFfn = v.positive("moe_intermediate_size", intermediate);
+        int sharedFfn = v.nonNegative("shared_expert_intermediate_size", 0);
         boolean sharedGated = sharedFfn > 0;
-        boolean renorm = j.get("norm_topk_prob") instanceof Boolean b ? b : arch.renormalizeByDefault;
+        boolean renorm = v.bool("norm_topk_prob", arch.renormalizeByDefault);
 
-        boolean[] dense = new boolean[layers];
-        int sparseStep = optInt("decoder_sparse_step", 1);
-        int leadingDense = j.get("first_k_dense_replace") == null ? 0 : nonNegative("first_k_dense_replace");
-        List<Object> mlpOnly = Json.arr(j.get("mlp_only_layers"));
-        for (int l = 0; l < layers; l++) {
-            dense[l] = (mlpOnly != null && mlpOnly.contains((long) l)) || (sparseStep > 1 && (l + 1) % sparseStep != 0)
-                    || l < leadingDense;
-        }
+        boolean[] dense = denseLayers(layers, arch == Architecture.DEEPSEEK_V3);
         ModelConfig.Extras extras = ModelConfig.Extras.NONE;
         RopeStyle rope = RopeStyle.HALF;
         if (arch == Architecture.DEEPSEEK_V3) {
-            ModelConfig.Mla mla = new ModelConfig.Mla(j.get("q_lora_rank") == null ? 0 : integer("q_lora_rank"),
-                    integer("kv_lora_rank"), integer("qk_nope_head_dim"), integer("qk_rope_head_dim"), integer("v_head_dim"));
+            ModelConfig.Mla mla = new ModelConfig.Mla(v.nonNegative("q_lora_rank", 0), v.positive("kv_lora_rank"),
+                    v.integer("qk_nope_head_dim", 0, Integer.MAX_VALUE / 2), v.integer("qk_rope_head_dim", 1, Integer.MAX_VALUE / 2),
+                    v.positive("v_head_dim"));
             headDim = mla.qkHeadDim();
-            sharedFfn = optInt("n_shared_experts", 0) * expertFfn;
+            keys.put(ModelConfig.Field.HEAD_DIM, "qk_nope_head_dim");
+            keys.put(ModelConfig.Field.SHARED_FFN, "n_shared_experts");
+            sharedFfn = v.integer("n_shared_experts", 0, Integer.MAX_VALUE / expertFfn) * expertFfn;
             sharedGated = false;
-            rope = Boolean.FALSE.equals(j.get("rope_interleave")) ? RopeStyle.HALF : RopeStyle.ADJACENT;
-            extras = new ModelConfig.Extras(optInt("n_group", 1), optInt("topk_group", 1),
-                    (float) number("routed_scaling_factor", 1.0), mla, 0, null, 0f, 0f);
+            rope = v.bool("rope_interleave", true) ? RopeStyle.ADJACENT : RopeStyle.HALF;
+            // Required: transformers' defaults for these (8 groups, 4 kept, scale 2.5) are not "no grouping".
+            extras = new ModelConfig.Extras(v.positive("n_group"), v.positive("topk_group"),
+                    (float) v.number("routed_scaling_factor"), mla, 0, null, 0f, 0f);
         } else if (arch == Architecture.GPT_OSS) {
             boolean[] sliding = new boolean[layers];
-            List<Object> types = Json.arr(j.get("layer_types"));
             for (int l = 0; l < layers; l++) {
-                sliding[l] = types != null ? "sliding_attention".equals(types.get(l)) : l % 2 == 0;
+                if (layerTypes == null) {
+                    sliding[l] = l % 2 == 0;
+                } else if (layerTypes.get(l) instanceof String t && (t.equals("sliding_attention") || t.equals("full_attention"))) {
+                    sliding[l] = t.equals("sliding_attention");
+                } else {
+                    throw v.error("field 'layer_types' entry " + l + " is " + ConfigValues.show(layerTypes.get(l))
+                            + "; expected \"sliding_attention\" or \"full_attention\"");
+                }
             }
-            extras = new ModelConfig.Extras(1, 1, 1f, null, integer("sliding_window"), sliding, 1.702f,
-                    (float) number("swiglu_limit", 7.0));
+            extras = new ModelConfig.Extras(1, 1, 1f, null, v.positive("sliding_window"), sliding, 1.702f,
+                    (float) v.number("swiglu_limit", 7.0));
         }
-        return new ModelConfig(arch, integer("vocab_size"), hidden, layers, heads, kvHeads, headDim,
-                optInt("max_position_embeddings", 4096), (float) number("rms_norm_eps", 1e-6), ropeTheta(),
-                rope, experts, topK, expertFfn, renorm, sharedFfn, sharedGated, intermediate, dense,
-                Boolean.TRUE.equals(j.get("tie_word_embeddings")), extras);
+        try {
+            return new ModelConfig(arch, v.positive("vocab_size"), hidden, layers, heads, kvHeads, headDim,
+                    v.positive("max_position_embeddings", 4096), (float) v.number("rms_norm_eps"), ropeTheta(),
+                    rope, experts, topK, expertFfn, renorm, sharedFfn, sharedGated, intermediate, dense,
+                    v.bool("tie_word_embeddings", false), extras);
+        } catch (ModelConfig.Invalid e) {
+            String key = keys.get(e.field);
+            boolean present = v.has(key) || key.contains(".");   // a dotted key was read from a nested object
+            throw v.error("field '" + key + "'" + (present ? "" : " (absent: derived from other fields)") + " gives "
+                    + e.field.label + " " + e.value + ", which " + e.rule);
+        }
     }
 
-    private int nonNegative(String key) {
-        if (!(j.get(key) instanceof Long n) || n < 0 || n > Integer.MAX_VALUE) {
-            throw new Moe4jException(file + ": field '" + key + "' must be a non-negative integer");
+    private String expertsKey() {
+        for (String k : new String[] {"num_local_experts", "num_experts", "n_routed_experts"}) {
+            if (v.has(k)) {
+                keys.put(ModelConfig.Field.EXPERTS, k);
+                return k;
+            }
         }
-        return n.intValue();
+        throw v.error("missing field 'num_local_experts' (number of experts)");
     }
 
+    /** Layers with a dense MLP: listed in mlp_only_layers, off the decoder_sparse_step, or before first_k_dense_replace. */
+    private boolean[] denseLayers(int layers, boolean leadingRequired) {
+        boolean[] dense = new boolean[layers];
+        int sparseStep = v.positive("decoder_sparse_step", 1);
+        // DeepSeek's must be given: transformers' default is 3 leading dense layers, not 0.
+        int leadingDense = v.has("first_k_dense_replace") || leadingRequired ? v.integer("first_k_dense_replace", 0, layers) : 0;
+        for (int l = 0; l < layers; l++) dense[l] = (sparseStep > 1 && (l + 1) % sparseStep != 0) || l < leadingDense;
+        List<?> mlpOnly = v.list("mlp_only_layers");
+        if (mlpOnly != null) {
+            for (Object o : mlpOnly) {
+                if (!(o instanceof Long l) || l < 0 || l >= layers) {
+                    throw v.error("field 'mlp_only_layers' holds " + ConfigValues.show(o) + "; expected layer numbers in [0, " + layers + ")");
+                }
+                dense[(int) (long) l] = true;
+            }
+        }
+        return dense;
+    }
+
+    /** rope_theta, from rope_parameters (transformers 5) or rope_scaling when they hold it, else the top level. */
     private double ropeTheta() {
-        Map<String, Object> rp = Json.obj(j.get("rope_parameters"));
-        if (rp == null) rp = Json.obj(j.get("rope_scaling"));
+        ConfigValues rp = v.nested("rope_parameters");
+        if (rp == null) rp = v.nested("rope_scaling");
         if (rp != null) {
-            Object type = rp.getOrDefault("rope_type", rp.get("type"));
-            if (type != null && !"default".equals(type)) {
-                throw new Moe4jException(file + ": rope_type '" + type + "' is not supported yet (only 'default')");
+            String type = rp.has("rope_type") ? rp.string("rope_type") : rp.string("type", "default");
+            if (!"default".equals(type)) {
+                throw v.error("rope_type '" + type + "' is not supported yet (only 'default')");
             }
-            if (rp.get("rope_theta") instanceof Number n) return n.doubleValue();
+            if (rp.has("rope_theta")) {
+                keys.put(ModelConfig.Field.ROPE_THETA, rp.name("rope_theta"));
+                return rp.number("rope_theta", 0);
+            }
         }
-        return number("rope_theta", 10000.0);
-    }
-
-    private String string(String key) {
-        if (!(j.get(key) instanceof String s)) throw new Moe4jException(file + ": missing or non-string field '" + key + "'");
-        return s;
-    }
-
-    private int integer(String key) {
-        Object v = j.get(key);
-        if (!(v instanceof Long n)) throw new Moe4jException(file + ": missing or non-integer field '" + key + "'");
-        if (n <= 0 || n > Integer.MAX_VALUE) throw new Moe4jException(file + ": field '" + key + "' out of range: " + n);
-        return n.intValue();
-    }
-
-    private int optInt(String key, int dflt) {
-        return j.get(key) == null ? dflt : integer(key);
-    }
-
-    private int firstInt(String... keys) {
-        for (String k : keys) if (j.get(k) != null) return integer(k);
-        throw new Moe4jException(file + ": missing field '" + keys[0] + "' (number of experts)");
-    }
-
-    private double number(String key, double dflt) {
-        Object v = j.get(key);
-        if (v == null) return dflt;
-        if (!(v instanceof Number n)) throw new Moe4jException(file + ": field '" + key + "' is not a number");
-        return n.doubleValue();
+        return v.number("rope_theta");
     }
 }

@@ -60,4 +60,7 @@ final class HfTensorNames implements TensorNames {
     @Override public String kvA(int l) { return layer(l, "self_attn.kv_a_proj_with_mqa.weight"); }
     @Override public String kvANorm(int l) { return layer(l, "self_attn.kv_a_layernorm.weight"); }
     @Override public String kvB(int l) { return layer(l, "self_attn.kv_b_proj.weight"); }
+
+    /** Older transformers saved the rotary embedding's inverse frequencies, which are computed, not loaded. */
+    @Override public boolean ignorable(String name) { return name.endsWith(".rotary_emb.inv_freq"); }
 }

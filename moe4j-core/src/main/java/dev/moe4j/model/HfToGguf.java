@@ -36,9 +36,9 @@ public final class HfToGguf {
     }
 
     public static void quantize(Path dir, Path out, DType type, GgufQuantizer.Listener listener) {
-        ModelConfig config = HfConfigReader.readFolder(dir);
-        checkSupported(dir, config);
         try (SafetensorsStore store = SafetensorsStore.open(dir)) {
+            ModelConfig config = HfConfigReader.readFolder(dir, store);
+            checkSupported(dir, config);
             HfToGguf h = new HfToGguf(dir, config, store, new GgufQuantizer(type, listener));
             h.metadata();
             h.tensors();

@@ -91,9 +91,9 @@ public final class Model implements AutoCloseable {
     }
 
     private static Model loadHf(Path dir) {
-        ModelConfig config = HfConfigReader.readFolder(dir);
         SafetensorsStore store = SafetensorsStore.open(dir);
         try {
+            ModelConfig config = HfConfigReader.readFolder(dir, store);
             boolean hasTokenizer = Files.exists(dir.resolve("tokenizer.json")) || Files.exists(dir.resolve("tokenizer.model"));
             Tokenizer tok = hasTokenizer ? Tokenizers.fromHuggingFaceFolder(dir) : null;
             return new Model(dir, Format.SAFETENSORS, store, config, tok, readChatTemplate(dir),
@@ -107,12 +107,13 @@ public final class Model implements AutoCloseable {
     private static String readChatTemplate(Path dir) {
         Path f = dir.resolve("tokenizer_config.json");
         if (!Files.isRegularFile(f)) return null;
-        try {
-            Object t = Json.parseObject(Files.readString(f)).get("chat_template");
-            return t instanceof String s ? s : null;
-        } catch (IOException | IllegalArgumentException e) {
-            throw new Moe4jException(f + ": " + e.getMessage(), e);
-        }
+        return switch (Json.parseFile(f, Json.MAX_CONFIG_BYTES).get("chat_template")) {
+            case null -> null;
+            case String s -> s;
+            // A list of named templates (as some checkpoints ship) has no single default to pick.
+            case java.util.List<?> l -> null;
+            case Object o -> throw new Moe4jException(f + ": field 'chat_template' is " + ConfigValues.show(o) + "; expected a string");
+        };
     }
 
     public Path source() { return source; }

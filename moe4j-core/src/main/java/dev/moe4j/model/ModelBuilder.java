@@ -11,7 +11,10 @@ import dev.moe4j.moe.SwiGluExperts;
 import dev.moe4j.tensor.Matrix;
 import dev.moe4j.tensor.Tensor;
 
-/** Assembles a {@link MoeTransformer} from a config and named tensors, checking every shape. */
+/**
+ * Assembles a {@link MoeTransformer} from a config and named tensors, checking every tensor's shape and type,
+ * and that the checkpoint holds no tensor the model does not use.
+ */
 public final class ModelBuilder {
     private final ModelConfig c;
     private final TensorNames names;
@@ -23,13 +26,20 @@ public final class ModelBuilder {
         this.w = weights;
     }
 
+    /** @throws dev.moe4j.util.Moe4jException naming the file and the tensor that is missing, mis-shaped, mistyped or unused */
     public MoeTransformer build() {
+        w.checkOneHalfType();
         int d = c.hidden(), v = c.vocabSize();
         Matrix embedding = w.rowTable(names.embedding(), v, d);
-        Matrix output = w.has(names.output()) ? w.matrix(names.output(), v, d) : embedding; // tied when absent
+        Matrix output;
+        if (w.has(names.output())) output = w.matrix(names.output(), v, d);
+        else if (c.tiedEmbeddings()) output = embedding;
+        else throw w.error("missing tensor '" + names.output() + "' (the config does not tie the output to the embeddings)");
         Block[] blocks = new Block[c.layers()];
         for (int l = 0; l < c.layers(); l++) blocks[l] = block(l);
-        return new MoeTransformer(c, embedding, blocks, w.vector(names.outputNorm(), d), output);
+        MoeTransformer transformer = new MoeTransformer(c, embedding, blocks, w.vector(names.outputNorm(), d), output);
+        w.checkAllUsed(names::ignorable);
+        return transformer;
     }
 
     private Block block(int l) {
@@ -125,9 +135,7 @@ public final class ModelBuilder {
         Matrix gateVec = null;
         if (c.sharedExpertGated()) {
             // Stored as [1, hidden] by transformers; GGUF writes it as a 1-D [hidden] vector or [1, hidden].
-            Tensor g = w.find(names.sharedExpertGate(l)).orElseThrow(() ->
-                    w.error("missing tensor '" + names.sharedExpertGate(l) + "'"));
-            if (g.elementCount() != d) w.checkShape(g, 1, d);
+            Tensor g = w.requireEither(names.sharedExpertGate(l), new long[] {1, d}, new long[] {d});
             gateVec = new Matrix(g.name(), g.dtype(), g.data(), 0, 1, d);
         }
         return new SharedExpert(w.matrix(names.sharedExpert(l, Projection.GATE), f, d),

@@ -55,5 +55,10 @@ public interface TensorNames {
     String kvANorm(int l);
     String kvB(int l);
 
+    /** Whether a tensor the model does not read may be in a checkpoint all the same (a buffer a trainer saved). */
+    default boolean ignorable(String name) {
+        return false;
+    }
+
     enum Projection { GATE, UP, DOWN }
 }

@@ -15,13 +15,20 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.Predicate;
 
 /**
- * Looks tensors up by name and checks their shapes, failing with a one-line error naming file and tensor.
+ * Looks tensors up by name and checks their shapes and types, failing with a one-line error naming file and
+ * tensor. It remembers every name looked up, so that a tensor the model never asked for — a misspelt name,
+ * which would otherwise leave an optional tensor silently unused — is reported ({@link #checkAllUsed}).
  *
  * <p>For inference ({@link #forInference}) the weights that matrix products read are also brought into the
  * layout the fastest kernel wants: Q4_0 and Q8_0 matrices are repacked into {@link DType#Q4_0_R16} and
@@ -32,6 +39,7 @@ public final class Weights implements AutoCloseable {
     private final TensorStore store;
     private final Arena packedArena;                                   // null: no repacking
     private final Map<String, Tensor> packed = new LinkedHashMap<>();
+    private final Set<String> lookedUp = new HashSet<>();
 
     public Weights(TensorStore store) {
         this(store, false);
@@ -52,25 +60,77 @@ public final class Weights implements AutoCloseable {
     }
 
     public boolean has(String name) {
-        return store.find(name).isPresent();
+        return find(name).isPresent();
     }
 
     public Optional<Tensor> find(String name) {
+        lookedUp.add(name);
         return store.find(name);
     }
 
-    /** The tensor, which must exist and have exactly this shape (outermost dimension first). */
+    /**
+     * The tensor, which must exist, have exactly this shape (outermost dimension first) and hold weights
+     * ({@link #checkWeightType}).
+     */
     public Tensor require(String name, long... shape) {
-        Tensor t = store.find(name).orElseThrow(() ->
-                new Moe4jException(store.source() + ": missing tensor '" + name + "'"));
+        Tensor t = find(name).orElseThrow(() -> error("missing tensor '" + name + "'"));
         checkShape(t, shape);
+        checkWeightType(t);
+        return t;
+    }
+
+    /** As {@link #require}, for a tensor stored in either of two shapes. */
+    public Tensor requireEither(String name, long[] shape, long[] otherShape) {
+        Tensor t = find(name).orElseThrow(() -> error("missing tensor '" + name + "'"));
+        if (!Arrays.equals(t.shape(), otherShape)) checkShape(t, shape);
+        checkWeightType(t);
         return t;
     }
 
     public void checkShape(Tensor t, long... shape) {
         if (!Arrays.equals(t.shape(), shape)) {
-            throw new Moe4jException(store.source() + ": tensor '" + t.name() + "' has shape " + t.shapeString()
-                    + ", expected " + Arrays.toString(shape));
+            throw error("tensor '" + t.name() + "' has shape " + t.shapeString() + ", expected " + Arrays.toString(shape));
+        }
+    }
+
+    /** Weights are floating-point or quantised: an integer or double tensor in a weight's place is a corrupt type. */
+    public void checkWeightType(Tensor t) {
+        if (!WEIGHT_TYPES.contains(t.dtype())) {
+            throw error("tensor '" + t.name() + "' is " + t.dtype() + "; a weight must be one of " + WEIGHT_TYPES);
+        }
+    }
+
+    private static final Set<DType> WEIGHT_TYPES =
+            Collections.unmodifiableSet(EnumSet.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K));
+
+    /**
+     * F16 and BF16 take the same bytes, so a type id changed from one to the other passes every size check;
+     * converters write one half-precision type per checkpoint, so finding both means one was changed.
+     */
+    public void checkOneHalfType() {
+        Tensor f16 = null, bf16 = null;
+        for (String name : store.names()) {
+            Tensor t = store.find(name).orElseThrow();
+            if (t.dtype() == DType.F16 && f16 == null) f16 = t;
+            if (t.dtype() == DType.BF16 && bf16 == null) bf16 = t;
+        }
+        if (f16 != null && bf16 != null) {
+            throw error("tensor '" + f16.name() + "' is F16 but tensor '" + bf16.name()
+                    + "' is BF16: a checkpoint holds one of these types, so one tensor's type is wrong");
+        }
+    }
+
+    /**
+     * Fails on a tensor that no lookup asked for, unless {@code ignorable} says the format may carry it.
+     * Call after the model is built: an unused tensor is a misspelt name (or a layer, expert or feature the
+     * config does not declare), and the model would otherwise run without it.
+     */
+    public void checkAllUsed(Predicate<String> ignorable) {
+        List<String> unused = new ArrayList<>();
+        for (String name : store.names()) if (!lookedUp.contains(name) && !ignorable.test(name)) unused.add(name);
+        if (!unused.isEmpty()) {
+            throw error("tensor '" + unused.getFirst() + "'" + (unused.size() > 1 ? " (and " + (unused.size() - 1) + " more)" : "")
+                    + " is not part of the model the config describes (a misspelt name, or layers, experts or features it does not declare)");
         }
     }
 
@@ -132,7 +192,9 @@ public final class Weights implements AutoCloseable {
 
     /** Every element of a tensor as floats (norm weights and biases: small vectors kept on the heap). */
     public float[] toFloats(Tensor t) {
-        int n = Math.toIntExact(t.elementCount());
+        if (t.elementCount() > Integer.MAX_VALUE - 8)
+            throw error("tensor '" + t.name() + "' " + t.shapeString() + " has too many elements to read onto the heap");
+        int n = (int) t.elementCount();
         float[] out = new float[n];
         Dequant.dequantize(t.dtype(), t.data(), 0, out, 0, n);
         return out;

@@ -55,8 +55,13 @@ public final class Tokenizers {
         if (config.get("add_eos_token") instanceof Boolean b) v.addEos = b;
     }
 
+    /** Largest tokenizer file read (published tokenizer.json files are under 40 MB). */
+    static final long MAX_FILE_BYTES = 256L << 20;
+
     private static byte[] read(Path file) {
         try {
+            long size = Files.size(file);
+            if (size > MAX_FILE_BYTES) throw new Moe4jException(file + ": file is " + size + " bytes, more than the " + MAX_FILE_BYTES + " accepted");
             return Files.readAllBytes(file);
         } catch (IOException e) {
             throw new Moe4jException(file + ": cannot read: " + e.getMessage(), e);

@@ -1,5 +1,10 @@
 package dev.moe4j.util;
 
+import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,11 +16,19 @@ import java.util.Map;
  *
  * <p>Objects become {@link LinkedHashMap} (key order kept: tokenizer vocabularies rely on it), arrays
  * {@link ArrayList}, numbers {@link Long} when integral and in range, else {@link Double}; plus
- * {@link String}, {@link Boolean} and {@code null}.
+ * {@link String}, {@link Boolean} and {@code null}. A key repeated within one object is an error (which of
+ * two values a file meant is unknowable), and so is nesting deeper than {@link #MAX_DEPTH}, which keeps the
+ * recursive descent far from the thread's stack limit.
  */
 public final class Json {
+    /** Deepest nesting of arrays and objects accepted; model files nest a handful of levels. */
+    public static final int MAX_DEPTH = 128;
+    /** Largest config file (config.json, an index, tokenizer_config.json) read: published ones are under 10 MB. */
+    public static final long MAX_CONFIG_BYTES = 64L << 20;
+
     private final String s;
     private int p;
+    private int depth;
 
     private Json(String s) {
         this.s = s;
@@ -34,12 +47,35 @@ public final class Json {
     @SuppressWarnings("unchecked")
     public static Map<String, Object> parseObject(String text) {
         Object v = parse(text);
-        if (!(v instanceof Map)) throw new IllegalArgumentException("expected a JSON object at the top level");
+        if (!(v instanceof Map)) throw new IllegalArgumentException("not valid JSON here: expected an object at the top level");
         return (Map<String, Object>) v;
     }
 
+    /**
+     * Reads and parses a JSON file whose top level must be an object.
+     *
+     * @param maxBytes the largest file accepted, checked before reading (a config file is kilobytes)
+     * @throws Moe4jException naming the file when it is missing, unreadable, larger than {@code maxBytes}
+     *                        or not a valid JSON object
+     */
+    public static Map<String, Object> parseFile(Path file, long maxBytes) {
+        try {
+            long size = Files.size(file);
+            if (size > maxBytes) throw new Moe4jException(file + ": file is " + size + " bytes, more than the " + maxBytes + " accepted");
+            return parseObject(Files.readString(file));
+        } catch (NoSuchFileException e) {
+            throw new Moe4jException(file + ": no such file");
+        } catch (CharacterCodingException e) {
+            throw new Moe4jException(file + ": not valid UTF-8 text");
+        } catch (IOException e) {
+            throw new Moe4jException(file + ": cannot read: " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new Moe4jException(file + ": " + e.getMessage());
+        }
+    }
+
     private IllegalArgumentException error(String what) {
-        return new IllegalArgumentException("JSON: " + what + " at offset " + p);
+        return new IllegalArgumentException("not valid JSON: " + what + " at offset " + p);
     }
 
     private void ws() {
@@ -71,40 +107,51 @@ public final class Json {
         p += word.length();
     }
 
+    private void enter() {
+        if (++depth > MAX_DEPTH) throw error("nesting deeper than " + MAX_DEPTH + " levels");
+    }
+
     private Map<String, Object> object() {
+        enter();
         Map<String, Object> m = new LinkedHashMap<>();
         p++;
         ws();
-        if (peek() == '}') { p++; return m; }
+        if (peek() == '}') { p++; depth--; return m; }
         while (true) {
             ws();
             if (peek() != '"') throw error("expected a key");
+            int keyAt = p;
             String k = string();
             ws();
             if (peek() != ':') throw error("expected ':'");
             p++;
             ws();
+            if (m.containsKey(k)) {
+                p = keyAt;
+                throw error("duplicate key \"" + k + "\"");
+            }
             m.put(k, value());
             ws();
             char c = peek();
             p++;
-            if (c == '}') return m;
+            if (c == '}') { depth--; return m; }
             if (c != ',') { p--; throw error("expected ',' or '}'"); }
         }
     }
 
     private List<Object> array() {
+        enter();
         List<Object> a = new ArrayList<>();
         p++;
         ws();
-        if (peek() == ']') { p++; return a; }
+        if (peek() == ']') { p++; depth--; return a; }
         while (true) {
             ws();
             a.add(value());
             ws();
             char c = peek();
             p++;
-            if (c == ']') return a;
+            if (c == ']') { depth--; return a; }
             if (c != ',') { p--; throw error("expected ',' or ']'"); }
         }
     }

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.function.LongConsumer;
 
 /**
  * Writes a random-weight GGUF with a {@link SynthShape}, in llama.cpp's tensor names and metadata keys, so
@@ -35,10 +36,17 @@ public final class SynthWriter {
         this.seed = seed;
     }
 
-    public void write(Path out, PrintWriter err) {
+    /**
+     * Writes the file to {@code out}, a progress bar to {@code err}.
+     *
+     * @param beforeWriting gets the tensors' size in bytes before anything is written; may throw to refuse
+     * @param eachStep      runs at every progress step; may throw to stop (the unfinished file is removed)
+     */
+    public void write(Path out, PrintWriter err, LongConsumer beforeWriting, Runnable eachStep) {
         metadata();
         tensors();
-        progress = new Progress(err, "synth " + s.name() + " " + type.name().toLowerCase(), totalBytes);
+        beforeWriting.accept(totalBytes);
+        progress = new Progress(err, "synth " + s.name() + " " + type.name().toLowerCase(), totalBytes, eachStep);
         w.write(out);
         progress.finish();
     }

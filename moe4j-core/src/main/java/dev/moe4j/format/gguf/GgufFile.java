@@ -27,6 +27,8 @@ import java.util.Set;
  */
 public final class GgufFile implements TensorStore {
     public static final int DEFAULT_ALIGNMENT = 32;
+    /** More tensors than any model has (a 671B model stored per expert has under 50,000). */
+    static final long MAX_TENSORS = 1 << 20;
     static final int MAGIC = 0x46554747; // "GGUF" read as a little-endian int
 
     private final Path path;
@@ -70,6 +72,9 @@ public final class GgufFile implements TensorStore {
         }
     }
 
+    /** One tensor description from the header: shape outermost-first, offset relative to the data section. */
+    private record Info(String name, long[] shape, DType type, long offset, long bytes) {}
+
     private static GgufFile parse(Path path, Arena arena, MemorySegment seg) {
         GgufReader r = new GgufReader(path, seg);
         if (seg.byteSize() < 4) throw r.error("file is " + seg.byteSize() + " bytes, too short for a GGUF header");
@@ -82,6 +87,7 @@ public final class GgufFile implements TensorStore {
             throw r.error("GGUF version " + Integer.toUnsignedString(version) + " is not supported (only 2 and 3)");
         }
         long tensorCount = r.count("tensor count", 8 + 4 + 4 + 8); // name length, dims, type, offset
+        if (tensorCount > MAX_TENSORS) throw r.error("tensor count " + tensorCount + " is more than the " + MAX_TENSORS + " accepted");
         long kvCount = r.count("metadata key/value count", 8 + 4 + 1);
 
         Map<String, Object> meta = new LinkedHashMap<>();
@@ -104,7 +110,6 @@ public final class GgufFile implements TensorStore {
             alignment = (int) (long) a;
         }
 
-        record Info(String name, long[] shape, DType type, long offset, long bytes) {}
         Info[] infos = new Info[(int) tensorCount];
         Map<String, Boolean> seen = new java.util.HashMap<>();
         for (int i = 0; i < tensorCount; i++) {
@@ -144,16 +149,39 @@ public final class GgufFile implements TensorStore {
         long size = seg.byteSize();
         if (tensorCount > 0 && dataOffset > size)
             throw r.error("tensor data section starts at " + dataOffset + ", past the end of the file (" + size + " bytes)");
+        // As llama.cpp requires, tensors follow each other in the order they are listed, each padded to the
+        // alignment. A wrong type, shape or offset in any tensor description then shows as a broken chain.
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        for (Info t : infos) {
+        long next = 0;   // where the next tensor must start, relative to the data section
+        for (int i = 0; i < infos.length; i++) {
+            Info t = infos[i];
             long start = dataOffset + t.offset;
             if (t.offset > size || start > size || t.bytes > size - start)
                 throw r.error("tensor '" + t.name + "' data [offset " + Long.toUnsignedString(t.offset + dataOffset) + ", " + t.bytes
                         + " bytes] extends past the end of the file (" + size + " bytes)");
+            if (t.offset != next) {
+                String where = i == 0 ? "0, where the first tensor's data belongs"
+                        : next + ", where the tensor before it, '" + infos[i - 1].name + "' (" + describe(infos[i - 1])
+                        + "), ends padded to " + alignment + " bytes";
+                throw r.error("tensor '" + t.name + "' data starts at offset " + t.offset + " of the data section, not at " + where
+                        + " (a wrong type, shape or offset)");
+            }
+            next = align(t.offset + t.bytes, alignment);
             tensors.put(t.name, new Tensor(t.name, t.type, t.shape, seg.asSlice(start, t.bytes)));
+        }
+        if (infos.length > 0) {
+            Info last = infos[infos.length - 1];
+            long trailing = size - (dataOffset + last.offset + last.bytes);
+            if (trailing >= alignment)
+                throw r.error(trailing + " bytes follow the data of the last tensor, '" + last.name + "' (" + describe(last)
+                        + "), where at most " + (alignment - 1) + " bytes of padding belong (a wrong type, shape or offset)");
         }
         return new GgufFile(path, arena, version, Collections.unmodifiableMap(meta), types, elementTypes,
                 Collections.unmodifiableMap(tensors), dataOffset, alignment);
+    }
+
+    private static String describe(Info t) {
+        return t.type() + " " + java.util.Arrays.toString(t.shape()) + ", " + t.bytes() + " bytes from " + t.offset();
     }
 
     static long align(long pos, long alignment) {

@@ -20,12 +20,20 @@ final class GgufReader {
     private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     /** Arrays nested deeper than this are surely corrupt; the limit keeps recursion bounded. */
     private static final int MAX_DEPTH = 8;
+    /**
+     * Array elements the whole header may hold. Each becomes a boxed object on the heap (tens of bytes for a
+     * byte of file), so the file's size alone is no bound; a 256k-token vocabulary with merges holds about 1M.
+     */
+    static final long MAX_ARRAY_ELEMENTS = 1 << 24;
+    /** Longest string: chat templates, the longest strings in published files, are tens of kilobytes. */
+    static final long MAX_STRING_BYTES = 1 << 24;
 
     private final Object file;
     private final MemorySegment seg;
     long pos;
     /** Element type of the outermost array read last, so callers can remember it. */
     GgufType lastArrayElementType;
+    private long arrayElementsLeft = MAX_ARRAY_ELEMENTS;
 
     GgufReader(Object file, MemorySegment seg) {
         this.file = file;
@@ -70,8 +78,10 @@ final class GgufReader {
 
     String string(String field) {
         long len = u64(field + " length");
-        if (len < 0 || len > remaining() || len > Integer.MAX_VALUE - 16)
+        if (len < 0 || len > remaining())
             throw error(field + " length " + Long.toUnsignedString(len) + " is more than the remaining " + remaining() + " bytes");
+        if (len > MAX_STRING_BYTES)
+            throw error(field + " length " + len + " is more than the " + MAX_STRING_BYTES + " bytes accepted for a string");
         byte[] b = seg.asSlice(pos, len).toArray(ValueLayout.JAVA_BYTE);
         pos += len;
         return new String(b, StandardCharsets.UTF_8);
@@ -115,6 +125,9 @@ final class GgufReader {
         GgufType et = type(field + " element");
         if (depth == 0) lastArrayElementType = et;
         long n = count(field + " array length", et.minBytes);
+        if (n > arrayElementsLeft)
+            throw error(field + " array length " + n + " is more than the " + MAX_ARRAY_ELEMENTS + " array elements accepted in a header");
+        arrayElementsLeft -= n;
         List<Object> out = new ArrayList<>((int) Math.min(n, 1 << 16));
         for (long i = 0; i < n; i++) out.add(value(et, field, depth + 1));
         return java.util.Collections.unmodifiableList(out);

@@ -221,7 +221,10 @@ public final class GgufWriter {
         return a == null ? GgufFile.DEFAULT_ALIGNMENT : (int) (long) (Long) a.value;
     }
 
-    /** Writes the file (to a temporary name first, so a failed write leaves no half file behind). */
+    /**
+     * Writes the file (to {@code path.tmp} first, renamed when complete, so a failed write leaves no half file
+     * behind: the {@code .tmp} is removed on any exception, a tensor source's included).
+     */
     public void write(Path path) {
         Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
         try {
@@ -236,6 +239,9 @@ public final class GgufWriter {
         } catch (IOException e) {
             try { Files.deleteIfExists(tmp); } catch (IOException ignored) { }
             throw new UncheckedIOException(path + ": " + e.getMessage(), e);
+        } catch (RuntimeException | Error e) {
+            try { Files.deleteIfExists(tmp); } catch (IOException ignored) { }
+            throw e;
         }
     }
 

@@ -12,12 +12,15 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -67,16 +70,7 @@ public final class SafetensorsStore implements TensorStore {
     }
 
     private static void openSharded(Path index, Arena arena, Map<String, Tensor> tensors, Map<String, Object> metadata) {
-        Map<String, Object> json;
-        try {
-            json = Json.parseObject(Files.readString(index));
-        } catch (NoSuchFileException e) {
-            throw new Moe4jException(index + ": no such file");
-        } catch (IOException e) {
-            throw new Moe4jException(index + ": cannot read: " + e.getMessage(), e);
-        } catch (IllegalArgumentException e) {
-            throw new Moe4jException(index + ": not valid JSON: " + e.getMessage());
-        }
+        Map<String, Object> json = Json.parseFile(index, Json.MAX_CONFIG_BYTES);
         Map<String, Object> weightMap = Json.obj(json.get("weight_map"));
         if (weightMap == null) throw new Moe4jException(index + ": no \"weight_map\" object");
         Map<String, Object> indexMeta = Json.obj(json.get("metadata"));
@@ -102,6 +96,8 @@ public final class SafetensorsStore implements TensorStore {
     }
 
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** Largest header accepted (the format's own limit): a larger one is corrupt, and would be read onto the heap. */
+    static final long MAX_HEADER_BYTES = 100L << 20;
 
     /** Maps one file and adds its tensors (in header order) and {@code __metadata__}. */
     private static void readFile(Path file, Arena arena, Map<String, Tensor> out, Map<String, Object> metadata) {
@@ -116,16 +112,20 @@ public final class SafetensorsStore implements TensorStore {
         long size = seg.byteSize();
         if (size < 8) throw new Moe4jException(file + ": file is " + size + " bytes, too short for a safetensors header");
         long n = seg.get(LONG, 0);
-        if (n < 2 || n > size - 8 || n > Integer.MAX_VALUE - 8)
-            throw new Moe4jException(file + ": header length " + Long.toUnsignedString(n) + " does not fit the file (" + size + " bytes)");
-        String text = new String(seg.asSlice(8, n).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8);
+        if (n < 2 || n > size - 8 || n > MAX_HEADER_BYTES)
+            throw new Moe4jException(file + ": header length " + Long.toUnsignedString(n) + " does not fit the file (" + size
+                    + " bytes; at most " + MAX_HEADER_BYTES + " accepted)");
         Map<String, Object> header;
         try {
+            String text = StandardCharsets.UTF_8.newDecoder().decode(seg.asSlice(8, n).asByteBuffer()).toString();
             header = Json.parseObject(text.stripTrailing());
+        } catch (CharacterCodingException e) {
+            throw new Moe4jException(file + ": header is not valid UTF-8");
         } catch (IllegalArgumentException e) {
-            throw new Moe4jException(file + ": header is not valid JSON: " + e.getMessage());
+            throw new Moe4jException(file + ": header is " + e.getMessage());
         }
         long dataStart = 8 + n, dataSize = size - dataStart;
+        Map<String, Entry> entries = new LinkedHashMap<>();
         for (var e : header.entrySet()) {
             String name = e.getKey();
             if (name.equals("__metadata__")) {
@@ -138,7 +138,38 @@ public final class SafetensorsStore implements TensorStore {
             if (t.end > dataSize)
                 throw new Moe4jException(file + ": tensor '" + name + "' data_offsets [" + t.begin + ", " + t.end
                         + "] extend past the data section (" + dataSize + " bytes)");
-            out.put(name, new Tensor(name, t.dtype, t.shape, seg.asSlice(dataStart + t.begin, t.end - t.begin)));
+            entries.put(name, t);
+        }
+        checkTiling(file, entries, dataSize);
+        entries.forEach((name, t) ->
+                out.put(name, new Tensor(name, t.dtype, t.shape, seg.asSlice(dataStart + t.begin, t.end - t.begin))));
+    }
+
+    /**
+     * The tensors must cover the data section exactly, without gaps or overlaps, as the format requires: a
+     * byte range that is off by any amount (a wrong offset, header length, dtype or shape) then shows.
+     */
+    private static void checkTiling(Path file, Map<String, Entry> entries, long dataSize) {
+        List<Map.Entry<String, Entry>> byOffset = new ArrayList<>(entries.entrySet());
+        byOffset.sort(Comparator.comparingLong((Map.Entry<String, Entry> e) -> e.getValue().begin)
+                .thenComparingLong(e -> e.getValue().end));
+        long covered = 0;
+        String previous = null;
+        for (var e : byOffset) {
+            Entry t = e.getValue();
+            if (t.begin != covered) {
+                throw new Moe4jException(file + ": tensor '" + e.getKey() + "' data_offsets [" + t.begin + ", " + t.end + "] "
+                        + (previous == null ? "do not start the data section at 0"
+                        : (t.begin < covered ? "overlap" : "leave a gap after") + " tensor '" + previous + "', which ends at " + covered)
+                        + " (tensors must tile the data section)");
+            }
+            covered = t.end;
+            previous = e.getKey();
+        }
+        if (covered != dataSize) {
+            throw new Moe4jException(file + ": the tensors cover " + covered + " bytes of data but the file holds " + dataSize
+                    + " after its header" + (previous == null ? "" : " (last: tensor '" + previous + "')")
+                    + " — a wrong header length or data_offsets");
         }
     }
 

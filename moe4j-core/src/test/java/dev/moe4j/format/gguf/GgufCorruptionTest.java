@@ -168,6 +168,46 @@ class GgufCorruptionTest {
         fails(Raw.header(1, 0).tensor("w", 0, -32L, 4).pad(32).toBytes(), "data offset");
     }
 
+    /**
+     * Two tensors laid out as every writer does: 'a' F32 [4, 8] (128 bytes) at 0, then 'b' Q8_0 [2, 2, 32]
+     * (136 bytes) at 128; {@code trailing} bytes after b's data.
+     */
+    static byte[] twoTensors(int typeA, long offsetA, int typeB, long offsetB, int trailing) {
+        return Raw.header(2, 0).tensor("a", typeA, offsetA, 8, 4).tensor("b", typeB, offsetB, 32, 2, 2).pad(32)
+                .bytes(new byte[128 + 136 + trailing]).toBytes();
+    }
+
+    @Test
+    void tensorsMustFollowEachOtherInOrder() throws Exception {
+        int f32 = DType.F32.ggmlId, q8 = DType.Q8_0.ggmlId;
+        GgufFile.open(file("ok.gguf", twoTensors(f32, 0, q8, 128, 0))).close();
+        GgufFile.open(file("padded.gguf", twoTensors(f32, 0, q8, 128, 31))).close();   // padding after the last tensor
+        // A type that is legal but not the tensor's (F16 where F32 was): its byte range no longer meets the next one.
+        fails(twoTensors(DType.F16.ggmlId, 0, q8, 128, 0), "tensor 'b' data starts at offset 128 of the data section, not at 64,"
+                + " where the tensor before it, 'a' (F16 [4, 8], 64 bytes from 0), ends padded to 32 bytes (a wrong type, shape or offset)");
+        // A tensor pointed at another's data.
+        fails(twoTensors(f32, 0, q8, 0, 0), "tensor 'b' data starts at offset 0 of the data section, not at 128");
+        fails(twoTensors(f32, 32, q8, 128, 0), "tensor 'a' data starts at offset 32 of the data section, not at 0, where the first tensor's data belongs");
+        // The last tensor shrunk (Q4_0 where Q8_0 was), or bytes appended: data no tensor describes.
+        fails(twoTensors(f32, 0, DType.Q4_0.ggmlId, 128, 0), "64 bytes follow the data of the last tensor, 'b' (Q4_0 [2, 2, 32],"
+                + " 72 bytes from 128), where at most 31 bytes of padding belong");
+        fails(twoTensors(f32, 0, q8, 128, 32), "32 bytes follow the data of the last tensor, 'b'");
+    }
+
+    @Test
+    void stringsAndArraysAreBoundedBeforeAllocating() throws Exception {
+        // Lengths within the file but beyond any real header: refused before the bytes are copied onto the heap.
+        int big = (int) GgufReader.MAX_STRING_BYTES + 1;
+        fails(Raw.header(0, 1).str("k").u32(GgufType.STRING.id).u64(big).bytes(new byte[big]).toBytes(),
+                "metadata 'k' length " + big + " is more than the " + GgufReader.MAX_STRING_BYTES + " bytes accepted for a string");
+        // The budget is for the whole header: 1000 elements in 'a' leave too few for 'b', refused before reading it.
+        long n = GgufReader.MAX_ARRAY_ELEMENTS - 999;
+        Raw two = Raw.header(0, 2).str("a").u32(GgufType.ARRAY.id).u32(GgufType.UINT8.id).u64(1000).bytes(new byte[1000]);
+        two.str("b").u32(GgufType.ARRAY.id).u32(GgufType.UINT8.id).u64(n).bytes(new byte[(int) n]);
+        fails(two.toBytes(), "metadata 'b' array length " + n + " is more than the " + GgufReader.MAX_ARRAY_ELEMENTS
+                + " array elements accepted in a header");
+    }
+
     @Test
     void randomByteFlipsNeverEscapeAsOtherExceptions() throws Exception {
         byte[] full = validFile();

@@ -191,9 +191,10 @@ class GgufRoundTripTest {
 
     @Test
     void mapsFilesLargerThan2GiB() throws Exception {
-        // A sparse file: the tensor lives 3 GiB into the data section, so nothing fits an int offset.
+        // A sparse file: a 3 GiB tensor, then one that lives 3 GiB into the data section, so nothing fits an int offset.
         long offset = 3L << 30;
-        byte[] header = GgufCorruptionTest.Raw.header(1, 0).tensor("far", DType.F32.ggmlId, offset, 4).pad(32).toBytes();
+        byte[] header = GgufCorruptionTest.Raw.header(2, 0).tensor("filler", DType.F32.ggmlId, 0, offset / 4)
+                .tensor("far", DType.F32.ggmlId, offset, 4).pad(32).toBytes();
         Path p = dir.resolve("big.gguf");
         try (var raf = new java.io.RandomAccessFile(p.toFile(), "rw")) {
             raf.write(header);

@@ -170,6 +170,51 @@ class SafetensorsTest {
         fails(dir.resolve("absent.safetensors"), "no such file", "absent.safetensors");
     }
 
+    /** Entries of two F32 tensors, 'a' of 2 values and 'b' of 3, at the given offsets. */
+    static String twoTensors(long aBegin, long bBegin) {
+        return "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[" + aBegin + "," + (aBegin + 8) + "]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[" + bBegin + "," + (bBegin + 12) + "]}}";
+    }
+
+    @Test
+    void tensorsMustTileTheDataSection() throws Exception {
+        SafetensorsStore.open(raw(twoTensors(0, 8), 20)).close();
+        SafetensorsStore.open(raw(twoTensors(12, 0), 20)).close();   // any order in the header
+        fails(raw(twoTensors(0, 4), 20), "tensor 'b' data_offsets [4, 16] overlap tensor 'a', which ends at 8 (tensors must tile the data section)", "bad");
+        fails(raw(twoTensors(0, 0), 20), "tensor 'b' data_offsets [0, 12] overlap tensor 'a'", "bad");
+        fails(raw(twoTensors(0, 12), 24), "tensor 'b' data_offsets [12, 24] leave a gap after tensor 'a', which ends at 8", "bad");
+        fails(raw(twoTensors(4, 12), 24), "tensor 'a' data_offsets [4, 12] do not start the data section at 0", "bad");
+        fails(raw(twoTensors(0, 8), 24), "the tensors cover 20 bytes of data but the file holds 24 after its header (last: tensor 'b')", "bad");
+    }
+
+    @Test
+    void headerLengthOffByOne() throws Exception {
+        // Writers pad the header with spaces, so one byte less still parses: the data then starts a byte early.
+        Path p = dir.resolve("model.safetensors");
+        new SafetensorsWriter().add("a", DType.F32, new long[] {3}, new float[] {1, 2, 3}).write(p);
+        byte[] b = Files.readAllBytes(p);
+        long n = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(0);
+        assertEquals(' ', b[(int) (8 + n - 1)], "the writer pads its header");
+        b[0]--;
+        Files.write(p, b);
+        fails(p, "the tensors cover 12 bytes of data but the file holds 13 after its header (last: tensor 'a')", "model.safetensors");
+    }
+
+    @Test
+    void deepOrHugeHeadersAreRefused() throws Exception {
+        fails(raw("[".repeat(100_000), 4), "header is not valid JSON: nesting deeper than 128 levels", "bad");
+        fails(raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"a\":{}}", 4), "duplicate key \"a\"", "bad");
+        Path p = raw("{}", 0);
+        byte[] b = Files.readAllBytes(p);
+        long over = SafetensorsStore.MAX_HEADER_BYTES + 8;
+        for (int i = 0; i < 8; i++) b[i] = (byte) (over >>> (8 * i));
+        try (var f = new java.io.RandomAccessFile(p.toFile(), "rw")) {   // sparse: the length fits the file, not the limit
+            f.write(b);
+            f.setLength(over + 16);
+        }
+        fails(p, "header length " + over + " does not fit the file", "bad.safetensors");
+    }
+
     @Test
     void truncatedAnywhere() throws Exception {
         Path p = dir.resolve("t.safetensors");

@@ -1,0 +1,53 @@
+package dev.moe4j.cli;
+
+import java.util.Locale;
+
+/**
+ * How every command writes sizes and counts: bytes in binary units spelled out (bytes, KiB, MiB, GiB, TiB;
+ * rates per second), counts of parameters or tokens with k, M, B (billion) and three significant digits.
+ * "B" alone is never bytes.
+ */
+public final class Units {
+    private static final String[] BINARY = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+
+    private Units() {}
+
+    /** A byte count: "512 bytes", "1.50 KiB", "270 MiB", "6.85 GiB". */
+    public static String bytes(double bytes) {
+        int unit = binaryUnit(bytes);
+        if (unit == 0) return String.format(Locale.ROOT, "%.0f bytes", bytes);
+        return significant(bytes / Math.pow(1024, unit)) + " " + BINARY[unit];
+    }
+
+    /** Progress through a byte count, both in the total's unit: "12.3/270 MiB". */
+    public static String bytesOf(double done, double total) {
+        int unit = binaryUnit(total);
+        double scale = Math.pow(1024, unit);
+        return significant(done / scale) + "/" + significant(total / scale) + " " + BINARY[unit];
+    }
+
+    /** A rate: "29.8 GiB/s". */
+    public static String bytesPerSecond(double bytesPerSecond) {
+        return bytes(bytesPerSecond) + "/s";
+    }
+
+    /** A count: "950", "1.60 k", "264 k", "6.92 B". */
+    public static String count(double n) {
+        if (Math.abs(n) < 1e3) return String.format(Locale.ROOT, "%.0f", n);
+        if (Math.abs(n) < 1e6) return significant(n / 1e3) + " k";
+        if (Math.abs(n) < 1e9) return significant(n / 1e6) + " M";
+        return significant(n / 1e9) + " B";
+    }
+
+    private static int binaryUnit(double bytes) {
+        int unit = 0;
+        while (unit < BINARY.length - 1 && Math.abs(bytes) >= Math.pow(1024, unit + 1)) unit++;
+        return unit;
+    }
+
+    /** Three significant digits (no more than needed for the integer part): 1.60, 12.3, 270. */
+    private static String significant(double v) {
+        double a = Math.abs(v);
+        return String.format(Locale.ROOT, a < 9.995 ? "%.2f" : a < 99.95 ? "%.1f" : "%.0f", v);
+    }
+}
