@@ -64,6 +64,32 @@ public abstract class Architecture {
         this(hfModelType, ggufName, qkNorm, renormalizeByDefault, "mlp", "gate_proj", "up_proj", "down_proj");
     }
 
+    // ---- config ----
+
+    /** Reads what only this family's config.json holds into {@code d} (the common fields are read already). */
+    void readHf(ConfigValues v, ConfigDraft d) {
+    }
+
+    /** Refuses, before anything else is read, a GGUF file of this family that moe4j cannot run. */
+    void checkGguf(ConfigValues v) {
+    }
+
+    /**
+     * Reads what only this family's GGUF metadata holds into {@code d} (the common keys are read already; {@code v}
+     * reads under the {@code {arch}.} prefix). By default the rotary embedding must cover whole heads.
+     */
+    void readGguf(ConfigValues v, ConfigDraft d) {
+        int ropeDim = v.positive("rope.dimension_count", d.headDim);
+        if (ropeDim != d.headDim) {
+            throw v.error("partial rotary embedding (" + v.describe("rope.dimension_count") + " is " + ropeDim + ", head dimension "
+                    + d.headDim + ") is not supported");
+        }
+    }
+
+    /** Checks what only this family requires of a config's extras; throws {@link ModelConfig.Invalid}. */
+    void validate(ModelConfig.Extras extras) {
+    }
+
     // ---- routing and experts ----
 
     /**
@@ -155,6 +181,18 @@ public abstract class Architecture {
         StringBuilder b = new StringBuilder();
         for (Architecture a : ALL) b.append(b.isEmpty() ? "" : ", ").append(a.hfModelType);
         return b.toString();
+    }
+
+    /** The GGUF names of the families whose GGUF files moe4j reads. */
+    public static String supportedGgufList() {
+        StringBuilder b = new StringBuilder();
+        for (Architecture a : ALL) if (a.readsGguf()) b.append(b.isEmpty() ? "" : ", ").append(a.ggufName);
+        return b.toString();
+    }
+
+    /** Whether moe4j reads this family's GGUF files. */
+    boolean readsGguf() {
+        return true;
     }
 
     public String displayName() {

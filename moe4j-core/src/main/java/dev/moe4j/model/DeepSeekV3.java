@@ -17,6 +17,42 @@ final class DeepSeekV3 extends Architecture {
     }
 
     @Override
+    void readHf(ConfigValues v, ConfigDraft d) {
+        // Required: transformers' default is 3 leading dense layers, not 0 (the reader has applied the value).
+        v.integer("first_k_dense_replace", 0, d.layers);
+        ModelConfig.Mla mla = new ModelConfig.Mla(v.nonNegative("q_lora_rank", 0), v.positive("kv_lora_rank"),
+                v.integer("qk_nope_head_dim", 0, Integer.MAX_VALUE / 2), v.integer("qk_rope_head_dim", 1, Integer.MAX_VALUE / 2),
+                v.positive("v_head_dim"));
+        d.headDim = mla.qkHeadDim();
+        d.keys.put(ModelConfig.Field.HEAD_DIM, "qk_nope_head_dim");
+        d.keys.put(ModelConfig.Field.SHARED_FFN, "n_shared_experts");
+        d.sharedFfn = v.integer("n_shared_experts", 0, Integer.MAX_VALUE / d.expertFfn) * d.expertFfn;
+        d.sharedGated = false;
+        d.ropeStyle = v.bool("rope_interleave", true) ? RopeStyle.ADJACENT : RopeStyle.HALF;
+        // Required: transformers' defaults for these (8 groups, 4 kept, scale 2.5) are not "no grouping".
+        d.extras = new ModelConfig.Extras(v.positive("n_group"), v.positive("topk_group"),
+                (float) v.number("routed_scaling_factor"), mla, 0, null, 0f, 0f);
+    }
+
+    @Override
+    void readGguf(ConfigValues v, ConfigDraft d) {
+        String scaling = v.string("rope.scaling.type", "none");
+        if (!scaling.equals("none")) throw v.error("rope scaling '" + scaling + "' is not supported yet");
+        // As llama.cpp, these are required: no default could be right for a DeepSeek file that lacks them.
+        int leading = v.integer("leading_dense_block_count", 0, d.layers);
+        for (int l = 0; l < leading; l++) d.dense[l] = true;
+        d.sharedFfn = v.integer("expert_shared_count", 0, Integer.MAX_VALUE / d.expertFfn) * d.expertFfn;
+        d.keys.put(ModelConfig.Field.SHARED_FFN, "expert_shared_count");
+        d.sharedGated = false;
+        if (v.positive("expert_gating_func", 2) != 2) throw v.error("deepseek2 with softmax gating (DeepSeek-V2) is not supported yet");
+        int ropeDim = v.positive("rope.dimension_count", d.headDim);
+        ModelConfig.Mla mla = new ModelConfig.Mla(v.nonNegative("attention.q_lora_rank", 0), v.positive("attention.kv_lora_rank"),
+                d.headDim - ropeDim, ropeDim, v.positive("attention.value_length", d.headDim - ropeDim));
+        d.extras = new ModelConfig.Extras(v.positive("expert_group_count", 1), v.positive("expert_group_used_count", 1),
+                (float) v.number("expert_weights_scale"), mla, 0, null, 0f, 0f);
+    }
+
+    @Override
     RoutingStrategy routing(ModelConfig c, TensorNames names, Weights w, int l) {
         return new GroupLimitedSigmoidTopK(c.topK(), w.optionalVector(names.selectionBias(l), c.experts()),
                 c.extras().groups(), c.extras().groupsKept(), c.renormalizeTopK(), c.extras().routedScale());

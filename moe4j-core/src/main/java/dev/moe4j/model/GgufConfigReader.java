@@ -50,62 +50,39 @@ public final class GgufConfigReader {
         v = ConfigValues.gguf(file.source(), file.metadata(), name + ".");
         Architecture arch = Architecture.fromGgufName(name);
         if (arch == null) {
-            throw v.error("unsupported architecture '" + name + "' (supported: llama with experts, qwen2moe, qwen3moe, olmoe, deepseek2)");
+            throw v.error("unsupported architecture '" + name + "' (supported: " + Architecture.supportedGgufList() + ")");
         }
-        if (arch == Architecture.GPT_OSS) {
-            throw v.error("gpt-oss GGUF files (MXFP4 experts) are not supported yet; use the Hugging Face folder");
-        }
-        if (arch == Architecture.MIXTRAL && !v.has("expert_count")) {
-            throw v.error("architecture 'llama' without 'llama.expert_count' is a dense model, not a Mixture-of-Experts model");
-        }
-        int hidden = v.positive("embedding_length");
-        int heads = v.positive("attention.head_count");
-        int headDim = v.positive("attention.key_length", hidden / heads);
-        int experts = v.positive("expert_count");
-        int ffn = v.nonNegative("feed_forward_length", 0);
-        int expertFfn = v.positive("expert_feed_forward_length", ffn);
-        if (expertFfn == 0) throw v.error(v.describe("expert_feed_forward_length") + " is missing");
-        int sharedFfn = v.nonNegative("expert_shared_feed_forward_length", 0);
-        boolean renorm = v.bool("expert_weights_norm", arch.renormalizeByDefault);
-        int vocab = v.has("vocab_size") ? v.positive("vocab_size")
+        arch.checkGguf(v);
+        ConfigDraft d = new ConfigDraft(arch, KEYS);
+        d.hidden = v.positive("embedding_length");
+        d.heads = v.positive("attention.head_count");
+        d.headDim = v.positive("attention.key_length", d.hidden / d.heads);
+        d.experts = v.positive("expert_count");
+        d.denseFfn = v.nonNegative("feed_forward_length", 0);
+        d.expertFfn = v.positive("expert_feed_forward_length", d.denseFfn);
+        if (d.expertFfn == 0) throw v.error(v.describe("expert_feed_forward_length") + " is missing");
+        d.sharedFfn = v.nonNegative("expert_shared_feed_forward_length", 0);
+        d.sharedGated = d.sharedFfn > 0;
+        d.renormalize = v.bool("expert_weights_norm", arch.renormalizeByDefault);
+        d.vocab = v.has("vocab_size") ? v.positive("vocab_size")
                 : file.metadata().get("tokenizer.ggml.tokens") instanceof List<?> toks ? toks.size()
                 : (int) file.find("token_embd.weight").orElseThrow(() -> v.error("missing tensor 'token_embd.weight'")).dim(0);
         // Each layer has several tensors: a count beyond the file's tensors is corrupt, and is refused before
         // anything is allocated per layer.
-        int layers = v.integer("block_count", 1, Math.max(1, file.names().size()));
-        int ropeDim = v.positive("rope.dimension_count", headDim);
-        boolean[] dense = new boolean[layers];
-        boolean sharedGated = sharedFfn > 0;
-        ModelConfig.Extras extras = ModelConfig.Extras.NONE;
-        if (arch == Architecture.DEEPSEEK_V3) {
-            String scaling = v.string("rope.scaling.type", "none");
-            if (!scaling.equals("none")) throw v.error("rope scaling '" + scaling + "' is not supported yet");
-            // As llama.cpp, these are required: no default could be right for a DeepSeek file that lacks them.
-            int leading = v.integer("leading_dense_block_count", 0, layers);
-            for (int l = 0; l < leading; l++) dense[l] = true;
-            sharedFfn = v.integer("expert_shared_count", 0, Integer.MAX_VALUE / expertFfn) * expertFfn;
-            sharedGated = false;
-            if (v.positive("expert_gating_func", 2) != 2) throw v.error("deepseek2 with softmax gating (DeepSeek-V2) is not supported yet");
-            int kvRank = v.positive("attention.kv_lora_rank");
-            int qRank = v.nonNegative("attention.q_lora_rank", 0);
-            ModelConfig.Mla mla = new ModelConfig.Mla(qRank, kvRank, headDim - ropeDim, ropeDim,
-                    v.positive("attention.value_length", headDim - ropeDim));
-            extras = new ModelConfig.Extras(v.positive("expert_group_count", 1), v.positive("expert_group_used_count", 1),
-                    (float) v.number("expert_weights_scale"), mla, 0, null, 0f, 0f);
-        } else if (ropeDim != headDim) {
-            throw v.error("partial rotary embedding (" + v.describe("rope.dimension_count") + " is " + ropeDim + ", head dimension "
-                    + headDim + ") is not supported");
-        }
+        d.layers = v.integer("block_count", 1, Math.max(1, file.names().size()));
+        d.dense = new boolean[d.layers];
+        d.kvHeads = v.positive("attention.head_count_kv", d.heads);
+        d.context = v.positive("context_length", 4096);
+        d.normEps = (float) v.number("attention.layer_norm_rms_epsilon");
+        d.ropeTheta = v.number("rope.freq_base", 10000.0);
+        d.ropeStyle = arch.ggufRopeStyle();
+        d.topK = v.positive("expert_used_count");
+        d.tied = file.find("output.weight").isEmpty();
+        arch.readGguf(v, d);
         try {
-            return new ModelConfig(arch, vocab, hidden, layers, heads, v.positive("attention.head_count_kv", heads), headDim,
-                    v.positive("context_length", 4096), (float) v.number("attention.layer_norm_rms_epsilon"),
-                    v.number("rope.freq_base", 10000.0),
-                    arch == Architecture.MIXTRAL || arch == Architecture.DEEPSEEK_V3 ? RopeStyle.ADJACENT : RopeStyle.HALF,
-                    experts, v.positive("expert_used_count"), expertFfn, renorm, sharedFfn, sharedGated, ffn,
-                    dense, file.find("output.weight").isEmpty(), extras);
+            return d.build();
         } catch (ModelConfig.Invalid e) {
-            String key = KEYS.get(e.field);
-            if (arch == Architecture.DEEPSEEK_V3 && e.field == ModelConfig.Field.SHARED_FFN) key = "expert_shared_count";
+            String key = d.keys.get(e.field);
             throw v.error(v.describe(key) + (v.has(key) ? "" : " (absent: derived from other keys)") + " gives "
                     + e.field.label + " " + e.value + ", which " + e.rule);
         }

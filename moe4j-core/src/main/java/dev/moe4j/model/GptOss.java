@@ -6,6 +6,7 @@ import dev.moe4j.moe.TopKSoftmax;
 import dev.moe4j.util.Moe4jException;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * gpt-oss ({@code gpt_oss}, GGUF {@code gpt-oss}): a router with a bias, top-k of the logits then softmax over the k,
@@ -14,6 +15,36 @@ import java.nio.file.Path;
 final class GptOss extends Architecture {
     GptOss() {
         super("gpt_oss", "gpt-oss", QkNorm.NONE, true);
+    }
+
+    @Override
+    void readHf(ConfigValues v, ConfigDraft d) {
+        List<?> layerTypes = v.list("layer_types");
+        boolean[] sliding = new boolean[d.layers];
+        for (int l = 0; l < d.layers; l++) {
+            if (layerTypes == null) {
+                sliding[l] = l % 2 == 0;
+            } else if (layerTypes.get(l) instanceof String t && (t.equals("sliding_attention") || t.equals("full_attention"))) {
+                sliding[l] = t.equals("sliding_attention");
+            } else {
+                throw v.error("field 'layer_types' entry " + l + " is " + ConfigValues.show(layerTypes.get(l))
+                        + "; expected \"sliding_attention\" or \"full_attention\"");
+            }
+        }
+        d.extras = new ModelConfig.Extras(1, 1, 1f, null, v.positive("sliding_window"), sliding, 1.702f,
+                (float) v.number("swiglu_limit", 7.0));
+    }
+
+    @Override
+    void validate(ModelConfig.Extras extras) {
+        ModelConfig.check(extras.swigluLimit() > 0, ModelConfig.Field.SWIGLU_LIMIT, extras.swigluLimit(), "must be a finite number > 0");
+    }
+
+    @Override boolean readsGguf() { return false; }
+
+    @Override
+    void checkGguf(ConfigValues v) {
+        throw v.error("gpt-oss GGUF files (MXFP4 experts) are not supported yet; use the Hugging Face folder");
     }
 
     @Override

@@ -85,47 +85,21 @@ public final class HfConfigReader {
         if (!v.has("moe_intermediate_size")) keys.put(ModelConfig.Field.EXPERT_FFN, "intermediate_size");
         int expertFfn = v.positive("moe_intermediate_size", intermediate);
         int sharedFfn = v.nonNegative("shared_expert_intermediate_size", 0);
-        boolean sharedGated = sharedFfn > 0;
-        boolean renorm = v.bool("norm_topk_prob", arch.renormalizeByDefault);
-
-        boolean[] dense = denseLayers(layers, arch == Architecture.DEEPSEEK_V3);
-        ModelConfig.Extras extras = ModelConfig.Extras.NONE;
-        RopeStyle rope = RopeStyle.HALF;
-        if (arch == Architecture.DEEPSEEK_V3) {
-            ModelConfig.Mla mla = new ModelConfig.Mla(v.nonNegative("q_lora_rank", 0), v.positive("kv_lora_rank"),
-                    v.integer("qk_nope_head_dim", 0, Integer.MAX_VALUE / 2), v.integer("qk_rope_head_dim", 1, Integer.MAX_VALUE / 2),
-                    v.positive("v_head_dim"));
-            headDim = mla.qkHeadDim();
-            keys.put(ModelConfig.Field.HEAD_DIM, "qk_nope_head_dim");
-            keys.put(ModelConfig.Field.SHARED_FFN, "n_shared_experts");
-            sharedFfn = v.integer("n_shared_experts", 0, Integer.MAX_VALUE / expertFfn) * expertFfn;
-            sharedGated = false;
-            rope = v.bool("rope_interleave", true) ? RopeStyle.ADJACENT : RopeStyle.HALF;
-            // Required: transformers' defaults for these (8 groups, 4 kept, scale 2.5) are not "no grouping".
-            extras = new ModelConfig.Extras(v.positive("n_group"), v.positive("topk_group"),
-                    (float) v.number("routed_scaling_factor"), mla, 0, null, 0f, 0f);
-        } else if (arch == Architecture.GPT_OSS) {
-            boolean[] sliding = new boolean[layers];
-            for (int l = 0; l < layers; l++) {
-                if (layerTypes == null) {
-                    sliding[l] = l % 2 == 0;
-                } else if (layerTypes.get(l) instanceof String t && (t.equals("sliding_attention") || t.equals("full_attention"))) {
-                    sliding[l] = t.equals("sliding_attention");
-                } else {
-                    throw v.error("field 'layer_types' entry " + l + " is " + ConfigValues.show(layerTypes.get(l))
-                            + "; expected \"sliding_attention\" or \"full_attention\"");
-                }
-            }
-            extras = new ModelConfig.Extras(1, 1, 1f, null, v.positive("sliding_window"), sliding, 1.702f,
-                    (float) v.number("swiglu_limit", 7.0));
-        }
+        ConfigDraft d = new ConfigDraft(arch, keys);
+        d.hidden = hidden; d.heads = heads; d.layers = layers; d.kvHeads = kvHeads; d.headDim = headDim;
+        d.experts = experts; d.topK = topK; d.expertFfn = expertFfn; d.denseFfn = intermediate;
+        d.sharedFfn = sharedFfn; d.sharedGated = sharedFfn > 0; d.renormalize = v.bool("norm_topk_prob", arch.renormalizeByDefault);
+        d.dense = denseLayers(layers);
+        d.vocab = v.positive("vocab_size");
+        d.context = v.positive("max_position_embeddings", 4096);
+        d.normEps = (float) v.number("rms_norm_eps");
+        d.ropeTheta = ropeTheta(d);
+        d.tied = v.bool("tie_word_embeddings", false);
+        arch.readHf(v, d);
         try {
-            return new ModelConfig(arch, v.positive("vocab_size"), hidden, layers, heads, kvHeads, headDim,
-                    v.positive("max_position_embeddings", 4096), (float) v.number("rms_norm_eps"), ropeTheta(),
-                    rope, experts, topK, expertFfn, renorm, sharedFfn, sharedGated, intermediate, dense,
-                    v.bool("tie_word_embeddings", false), extras);
+            return d.build();
         } catch (ModelConfig.Invalid e) {
-            String key = keys.get(e.field);
+            String key = d.keys.get(e.field);
             boolean present = v.has(key) || key.contains(".");   // a dotted key was read from a nested object
             throw v.error("field '" + key + "'" + (present ? "" : " (absent: derived from other fields)") + " gives "
                     + e.field.label + " " + e.value + ", which " + e.rule);
@@ -143,11 +117,10 @@ public final class HfConfigReader {
     }
 
     /** Layers with a dense MLP: listed in mlp_only_layers, off the decoder_sparse_step, or before first_k_dense_replace. */
-    private boolean[] denseLayers(int layers, boolean leadingRequired) {
+    private boolean[] denseLayers(int layers) {
         boolean[] dense = new boolean[layers];
         int sparseStep = v.positive("decoder_sparse_step", 1);
-        // DeepSeek's must be given: transformers' default is 3 leading dense layers, not 0.
-        int leadingDense = v.has("first_k_dense_replace") || leadingRequired ? v.integer("first_k_dense_replace", 0, layers) : 0;
+        int leadingDense = v.has("first_k_dense_replace") ? v.integer("first_k_dense_replace", 0, layers) : 0;
         for (int l = 0; l < layers; l++) dense[l] = (sparseStep > 1 && (l + 1) % sparseStep != 0) || l < leadingDense;
         List<?> mlpOnly = v.list("mlp_only_layers");
         if (mlpOnly != null) {
@@ -162,7 +135,7 @@ public final class HfConfigReader {
     }
 
     /** rope_theta, from rope_parameters (transformers 5) or rope_scaling when they hold it, else the top level. */
-    private double ropeTheta() {
+    private double ropeTheta(ConfigDraft d) {
         ConfigValues rp = v.nested("rope_parameters");
         if (rp == null) rp = v.nested("rope_scaling");
         if (rp != null) {
@@ -171,7 +144,7 @@ public final class HfConfigReader {
                 throw v.error("rope_type '" + type + "' is not supported yet (only 'default')");
             }
             if (rp.has("rope_theta")) {
-                keys.put(ModelConfig.Field.ROPE_THETA, rp.name("rope_theta"));
+                d.keys.put(ModelConfig.Field.ROPE_THETA, rp.name("rope_theta"));
                 return rp.number("rope_theta", 0);
             }
         }

@@ -139,15 +139,14 @@ public record ModelConfig(
         if (denseLayers.length != layers) throw new IllegalArgumentException("dense layer list of " + denseLayers.length + " for " + layers + " layers");
         for (boolean dense : denseLayers) if (dense) positive(Field.DENSE_FFN, denseFfn);
         extras.check(experts, topK, layers);
-        if (architecture == Architecture.GPT_OSS)
-            check(extras.swigluLimit() > 0, Field.SWIGLU_LIMIT, extras.swigluLimit(), "must be a finite number > 0");
+        architecture.validate(extras);   // the record's fields are not assigned yet: pass what the family checks
     }
 
     private static void positive(Field f, long value) {
         check(value > 0, f, value, "must be positive");
     }
 
-    private static void check(boolean ok, Field f, Object value, String rule) {
+    static void check(boolean ok, Field f, Object value, String rule) {
         if (!ok) throw new Invalid(f, value, rule);
     }
 
