@@ -36,8 +36,9 @@ final class InfoCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "experts        %d routed, top-%d, expert width %d, weights %s%n", c.experts(), c.topK(), c.expertFfn(),
                     c.renormalizeTopK() ? "renormalised" : "not renormalised");
             out.printf(Locale.ROOT, "shared experts %s%n", c.sharedExpertFfn() == 0 ? "none" : "1 of width " + c.sharedExpertFfn() + (c.sharedExpertGated() ? ", sigmoid-gated" : ""));
-            ModelConfig.Extras x = c.extras();
-            if (x.groups() > 1) out.printf(Locale.ROOT, "routing        sigmoid scores, top-%d of %d expert groups, weights x %.3g%n", x.groupsKept(), x.groups(), x.routedScale());
+            ModelConfig.AttentionSpec x = c.attention();
+            ModelConfig.MoeSpec moe = c.moe();
+            if (moe.groups() > 1) out.printf(Locale.ROOT, "routing        sigmoid scores, top-%d of %d expert groups, weights x %.3g%n", moe.groupsKept(), moe.groups(), moe.routedScale());
             if (x.mla() != null) out.printf(Locale.ROOT, "attention      latent (MLA): kv rank %d, q rank %d, head dims %d+%d rope, value %d%n",
                     x.mla().kvLoraRank(), x.mla().qLoraRank(), x.mla().nopeDim(), x.mla().ropeDim(), x.mla().vDim());
             if (x.slidingLayers() != null) out.printf(Locale.ROOT, "attention      sliding window %d on %d of %d layers, attention sinks%n",

@@ -86,8 +86,8 @@ public abstract class Architecture {
         }
     }
 
-    /** Checks what only this family requires of a config's extras; throws {@link ModelConfig.Invalid}. */
-    void validate(ModelConfig.Extras extras) {
+    /** Checks what only this family requires of a config's parts; throws {@link ModelConfig.Invalid}. */
+    void validate(ModelConfig.AttentionSpec attention, ModelConfig.MoeSpec moe) {
     }
 
     // ---- routing and experts ----

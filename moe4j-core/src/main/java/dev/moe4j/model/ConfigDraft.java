@@ -18,7 +18,12 @@ final class ConfigDraft {
     RopeStyle ropeStyle = RopeStyle.HALF;
     boolean renormalize, sharedGated, tied;
     boolean[] dense;
-    ModelConfig.Extras extras = ModelConfig.Extras.NONE;
+    // What only some families have: latent attention, sliding windows, expert groups, a clamped SwiGLU.
+    ModelConfig.Mla mla;
+    int slidingWindow;
+    boolean[] slidingLayers;
+    int groups = 1, groupsKept = 1;
+    float routedScale = 1f, swigluAlpha, swigluLimit;
 
     ConfigDraft(Architecture arch, Map<ModelConfig.Field, String> keys) {
         this.arch = arch;
@@ -27,7 +32,10 @@ final class ConfigDraft {
 
     /** @throws ModelConfig.Invalid for a value no model can have (the reader reports it under {@code keys}) */
     ModelConfig build() {
-        return new ModelConfig(arch, vocab, hidden, layers, heads, kvHeads, headDim, context, normEps, ropeTheta, ropeStyle,
-                experts, topK, expertFfn, renormalize, sharedFfn, sharedGated, denseFfn, dense, tied, extras);
+        return new ModelConfig(arch, vocab, hidden, layers, context, normEps, tied,
+                new ModelConfig.AttentionSpec(heads, kvHeads, headDim, ropeTheta, ropeStyle, mla, slidingWindow, slidingLayers),
+                new ModelConfig.MoeSpec(experts, topK, expertFfn, renormalize, sharedFfn, sharedGated, groups, groupsKept,
+                        routedScale, swigluAlpha, swigluLimit),
+                new ModelConfig.DenseSpec(denseFfn, dense));
     }
 }

@@ -30,8 +30,10 @@ final class DeepSeekV3 extends Architecture {
         d.sharedGated = false;
         d.ropeStyle = v.bool("rope_interleave", true) ? RopeStyle.ADJACENT : RopeStyle.HALF;
         // Required: transformers' defaults for these (8 groups, 4 kept, scale 2.5) are not "no grouping".
-        d.extras = new ModelConfig.Extras(v.positive("n_group"), v.positive("topk_group"),
-                (float) v.number("routed_scaling_factor"), mla, 0, null, 0f, 0f);
+        d.mla = mla;
+        d.groups = v.positive("n_group");
+        d.groupsKept = v.positive("topk_group");
+        d.routedScale = (float) v.number("routed_scaling_factor");
     }
 
     @Override
@@ -48,14 +50,16 @@ final class DeepSeekV3 extends Architecture {
         int ropeDim = v.positive("rope.dimension_count", d.headDim);
         ModelConfig.Mla mla = new ModelConfig.Mla(v.nonNegative("attention.q_lora_rank", 0), v.positive("attention.kv_lora_rank"),
                 d.headDim - ropeDim, ropeDim, v.positive("attention.value_length", d.headDim - ropeDim));
-        d.extras = new ModelConfig.Extras(v.positive("expert_group_count", 1), v.positive("expert_group_used_count", 1),
-                (float) v.number("expert_weights_scale"), mla, 0, null, 0f, 0f);
+        d.mla = mla;
+        d.groups = v.positive("expert_group_count", 1);
+        d.groupsKept = v.positive("expert_group_used_count", 1);
+        d.routedScale = (float) v.number("expert_weights_scale");
     }
 
     @Override
     RoutingStrategy routing(ModelConfig c, TensorNames names, Weights w, int l) {
         return new GroupLimitedSigmoidTopK(c.topK(), w.optionalVector(names.selectionBias(l), c.experts()),
-                c.extras().groups(), c.extras().groupsKept(), c.renormalizeTopK(), c.extras().routedScale());
+                c.moe().groups(), c.moe().groupsKept(), c.renormalizeTopK(), c.moe().routedScale());
     }
 
     @Override boolean routerHasBias() { return true; }   // the selection bias (e_score_correction_bias)
@@ -78,7 +82,7 @@ final class DeepSeekV3 extends Architecture {
 
     @Override
     void writeGgufKeys(ModelConfig c, String p, GgufWriter g) {
-        ModelConfig.Mla mla = c.extras().mla();
+        ModelConfig.Mla mla = c.attention().mla();
         int leading = 0;
         while (leading < c.layers() && c.isDense(leading)) leading++;
         g.putUInt32(p + "leading_dense_block_count", leading);
@@ -88,9 +92,9 @@ final class DeepSeekV3 extends Architecture {
         g.putUInt32(p + "attention.value_length", mla.vDim());
         g.putUInt32(p + "rope.dimension_count", mla.ropeDim());
         g.putUInt32(p + "expert_shared_count", c.sharedExpertFfn() / c.expertFfn());
-        g.putFloat32(p + "expert_weights_scale", c.extras().routedScale());
+        g.putFloat32(p + "expert_weights_scale", c.moe().routedScale());
         g.putUInt32(p + "expert_gating_func", 2); // sigmoid
-        g.putUInt32(p + "expert_group_count", c.extras().groups());
-        g.putUInt32(p + "expert_group_used_count", c.extras().groupsKept());
+        g.putUInt32(p + "expert_group_count", c.moe().groups());
+        g.putUInt32(p + "expert_group_used_count", c.moe().groupsKept());
     }
 }

@@ -31,13 +31,15 @@ final class GptOss extends Architecture {
                         + "; expected \"sliding_attention\" or \"full_attention\"");
             }
         }
-        d.extras = new ModelConfig.Extras(1, 1, 1f, null, v.positive("sliding_window"), sliding, 1.702f,
-                (float) v.number("swiglu_limit", 7.0));
+        d.slidingWindow = v.positive("sliding_window");
+        d.slidingLayers = sliding;
+        d.swigluAlpha = 1.702f;   // fixed in transformers' GptOssExperts
+        d.swigluLimit = (float) v.number("swiglu_limit", 7.0);
     }
 
     @Override
-    void validate(ModelConfig.Extras extras) {
-        ModelConfig.check(extras.swigluLimit() > 0, ModelConfig.Field.SWIGLU_LIMIT, extras.swigluLimit(), "must be a finite number > 0");
+    void validate(ModelConfig.AttentionSpec attention, ModelConfig.MoeSpec moe) {
+        ModelConfig.check(moe.swigluLimit() > 0, ModelConfig.Field.SWIGLU_LIMIT, moe.swigluLimit(), "must be a finite number > 0");
     }
 
     @Override boolean readsGguf() { return false; }

@@ -42,7 +42,7 @@ final class GptOssExperts {
             up[e] = heap(gu + "[" + e + "].up", u, f, d);
             downM[e] = heap(dn + "[" + e + "]", o, d, f);
         }
-        return new ClampedSwiGluExperts(gate, up, downM, gb, ub, db, c.extras().swigluAlpha(), c.extras().swigluLimit());
+        return new ClampedSwiGluExperts(gate, up, downM, gb, ub, db, c.moe().swigluAlpha(), c.moe().swigluLimit());
     }
 
     private static Matrix heap(String name, float[] data, int rows, int cols) {

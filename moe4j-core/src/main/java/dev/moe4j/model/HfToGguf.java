@@ -67,7 +67,7 @@ public final class HfToGguf {
     private void layer(int l) {
         int d = c.hidden(), qd = c.qDim(), kv = c.kvDim();
         add(gg.attnNorm(l), w.require(hf.attnNorm(l), d));
-        ModelConfig.Mla m = c.extras().mla();
+        ModelConfig.Mla m = c.attention().mla();
         if (m != null) {
             int h = c.heads();
             if (m.qLoraRank() > 0) {

@@ -51,14 +51,14 @@ public final class ModelBuilder {
             case NONE -> { }
         }
         AttentionLayer attention;
-        if (c.extras().mla() != null) {
+        if (c.attention().mla() != null) {
             attention = latentAttention(l);
         } else {
             attention = new Attention(c,
                     w.matrix(names.q(l), q, d), w.matrix(names.k(l), kv, d), w.matrix(names.v(l), kv, d), w.matrix(names.o(l), d, q),
                     w.optionalVector(names.qBias(l), q), w.optionalVector(names.kBias(l), kv), w.optionalVector(names.vBias(l), kv),
                     qNorm, kNorm, w.optionalVector(names.oBias(l), d), w.optionalVector(names.sinks(l), c.heads()),
-                    c.extras().slides(l) ? c.extras().slidingWindow() : 0);
+                    c.attention().slides(l) ? c.attention().slidingWindow() : 0);
         }
         float[] attnNorm = w.vector(names.attnNorm(l), d), ffnNorm = w.vector(names.ffnNorm(l), d);
         if (c.isDense(l)) {
@@ -76,7 +76,7 @@ public final class ModelBuilder {
     }
 
     private MlaAttention latentAttention(int l) {
-        ModelConfig.Mla m = c.extras().mla();
+        ModelConfig.Mla m = c.attention().mla();
         int d = c.hidden(), h = c.heads(), qk = m.qkHeadDim();
         Matrix wq = null, wqa = null, wqb = null;
         float[] qaNorm = null;

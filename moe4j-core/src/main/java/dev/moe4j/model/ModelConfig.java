@@ -1,67 +1,86 @@
 package dev.moe4j.model;
 
 /**
- * Hyper-parameters of an MoE transformer, whichever file they came from.
- *
- * @param denseLayers   layers whose feed-forward is a dense SwiGLU MLP of width {@code denseFfn} (e.g. Qwen's
- *                      {@code mlp_only_layers}); all other layers are MoE layers
+ * Hyper-parameters of an MoE transformer, whichever file they came from, grouped by concern: the model's own sizes
+ * here, then its {@link AttentionSpec attention}, {@link MoeSpec MoE layers} and {@link DenseSpec dense layers}.
+ * Every part checks its values when built and throws {@link Invalid} naming the {@link Field}, so that a reader can
+ * report it under the key of its file.
  */
 public record ModelConfig(
         Architecture architecture,
         int vocabSize,
         int hidden,
         int layers,
-        int heads,
-        int kvHeads,
-        int headDim,
         int contextLength,
         float normEps,
-        double ropeTheta,
-        RopeStyle ropeStyle,
-        int experts,
-        int topK,
-        int expertFfn,
-        boolean renormalizeTopK,
-        int sharedExpertFfn,
-        boolean sharedExpertGated,
-        int denseFfn,
-        boolean[] denseLayers,
         boolean tiedEmbeddings,
-        Extras extras) {
+        AttentionSpec attention,
+        MoeSpec moe,
+        DenseSpec dense) {
 
-    /** Options only some families use; {@link #NONE} for the plain ones. */
-    public record Extras(
-            /** expert groups and how many the router keeps (DeepSeek); 1 and 1 when ungrouped */
-            int groups, int groupsKept,
-            /** factor on the routed experts' weights (DeepSeek's routed_scaling_factor) */
-            float routedScale,
-            /** multi-head latent attention dimensions, or null */
-            Mla mla,
-            /** window of sliding-window layers (GPT-OSS), and which layers slide */
-            int slidingWindow, boolean[] slidingLayers,
-            /** clamped SwiGLU of GPT-OSS experts: alpha and limit (0 when unused) */
-            float swigluAlpha, float swigluLimit) {
-        public static final Extras NONE = new Extras(1, 1, 1f, null, 0, null, 0f, 0f);
+    /**
+     * Attention of every layer: grouped-query heads with a rotary embedding, or DeepSeek's latent attention when
+     * {@code mla} is set; GPT-OSS's sliding window on the layers {@code slidingLayers} marks (null: none).
+     */
+    public record AttentionSpec(int heads, int kvHeads, int headDim, double ropeTheta, RopeStyle ropeStyle, Mla mla,
+                                int slidingWindow, boolean[] slidingLayers) {
+        /** Plain attention without latent attention or sliding windows. */
+        public AttentionSpec(int heads, int kvHeads, int headDim, double ropeTheta, RopeStyle ropeStyle) {
+            this(heads, kvHeads, headDim, ropeTheta, ropeStyle, null, 0, null);
+        }
+
+        public AttentionSpec {
+            positive(Field.HEADS, heads);
+            check(kvHeads > 0 && heads % kvHeads == 0, Field.KV_HEADS, kvHeads, "must divide the " + heads + " attention heads");
+            check(headDim > 0 && headDim % 2 == 0, Field.HEAD_DIM, headDim, "must be positive and even");
+            check(ropeTheta > 1 && ropeTheta < Double.POSITIVE_INFINITY, Field.ROPE_THETA, ropeTheta, "must be a finite number > 1");
+            if (mla != null) mla.check();
+            if (slidingLayers != null) for (boolean s : slidingLayers) if (s) positive(Field.SLIDING_WINDOW, slidingWindow);
+        }
 
         public boolean slides(int layer) {
             return slidingLayers != null && slidingLayers[layer];
         }
+    }
 
-        void check(int experts, int topK, int layers) {
-            ModelConfig.check(groups >= 1 && experts % groups == 0, Field.GROUPS, groups, "must divide the " + experts + " experts");
-            ModelConfig.check(groupsKept >= 1 && groupsKept <= groups, Field.GROUPS_KEPT, groupsKept, "must be in [1, " + groups + "]");
+    /**
+     * The MoE layers: {@code experts} routed experts of width {@code expertFfn}, {@code topK} per token (renormalised
+     * or not), a shared expert of width {@code sharedFfn} (0: none; gated by a sigmoid for Qwen2-MoE), DeepSeek's
+     * expert groups ({@code groups}, {@code groupsKept}; 1 and 1 when ungrouped) and routed scale, and GPT-OSS's
+     * clamped SwiGLU ({@code swigluAlpha}, {@code swigluLimit}; 0 when unused).
+     */
+    public record MoeSpec(int experts, int topK, int expertFfn, boolean renormalize, int sharedFfn, boolean sharedGated,
+                          int groups, int groupsKept, float routedScale, float swigluAlpha, float swigluLimit) {
+        /** Ungrouped routing, plain SwiGLU experts. */
+        public MoeSpec(int experts, int topK, int expertFfn, boolean renormalize, int sharedFfn, boolean sharedGated) {
+            this(experts, topK, expertFfn, renormalize, sharedFfn, sharedGated, 1, 1, 1f, 0f, 0f);
+        }
+
+        public MoeSpec {
+            positive(Field.EXPERTS, experts);
+            check(topK > 0 && topK <= experts, Field.TOP_K, topK, "must be in [1, " + experts + "] (the expert count)");
+            positive(Field.EXPERT_FFN, expertFfn);
+            check(sharedFfn >= 0, Field.SHARED_FFN, sharedFfn, "must not be negative");
+            check(groups >= 1 && experts % groups == 0, Field.GROUPS, groups, "must divide the " + experts + " experts");
+            check(groupsKept >= 1 && groupsKept <= groups, Field.GROUPS_KEPT, groupsKept, "must be in [1, " + groups + "]");
             int eligible = groupsKept * (experts / groups);
-            ModelConfig.check(topK <= eligible, Field.TOP_K, topK, "must be at most the " + eligible + " experts of the groups kept");
-            ModelConfig.check(routedScale > 0 && routedScale < Float.POSITIVE_INFINITY, Field.ROUTED_SCALE, routedScale,
+            check(topK <= eligible, Field.TOP_K, topK, "must be at most the " + eligible + " experts of the groups kept");
+            check(routedScale > 0 && routedScale < Float.POSITIVE_INFINITY, Field.ROUTED_SCALE, routedScale,
                     "must be a finite number > 0");
-            if (mla != null) mla.check();
-            if (slidingLayers != null) {
-                if (slidingLayers.length != layers)
-                    throw new IllegalArgumentException("sliding layer list of " + slidingLayers.length + " for " + layers + " layers");
-                for (boolean s : slidingLayers) if (s) positive(Field.SLIDING_WINDOW, slidingWindow);
-            }
-            ModelConfig.check(swigluLimit >= 0 && swigluLimit < Float.POSITIVE_INFINITY && swigluAlpha >= 0
+            check(swigluLimit >= 0 && swigluLimit < Float.POSITIVE_INFINITY && swigluAlpha >= 0
                     && swigluAlpha < Float.POSITIVE_INFINITY, Field.SWIGLU_LIMIT, swigluLimit, "must be a finite number >= 0");
+        }
+    }
+
+    /**
+     * Layers whose feed-forward is a dense SwiGLU MLP of width {@code ffn} (e.g. Qwen's {@code mlp_only_layers},
+     * DeepSeek's leading layers); all other layers are MoE layers. {@code layers} null: none.
+     */
+    public record DenseSpec(int ffn, boolean[] layers) {
+        public static final DenseSpec NONE = new DenseSpec(0, null);
+
+        public DenseSpec {
+            if (layers != null) for (boolean dense : layers) if (dense) positive(Field.DENSE_FFN, ffn);
         }
     }
 
@@ -76,16 +95,6 @@ public record ModelConfig(
             ModelConfig.check(ropeDim > 0 && ropeDim % 2 == 0, Field.ROPE_DIM, ropeDim, "must be positive and even");
             positive(Field.V_DIM, vDim);
         }
-    }
-
-    /** A config without family-specific extras. */
-    public ModelConfig(Architecture architecture, int vocabSize, int hidden, int layers, int heads, int kvHeads, int headDim,
-                       int contextLength, float normEps, double ropeTheta, RopeStyle ropeStyle, int experts, int topK,
-                       int expertFfn, boolean renormalizeTopK, int sharedExpertFfn, boolean sharedExpertGated, int denseFfn,
-                       boolean[] denseLayers, boolean tiedEmbeddings) {
-        this(architecture, vocabSize, hidden, layers, heads, kvHeads, headDim, contextLength, normEps, ropeTheta, ropeStyle,
-                experts, topK, expertFfn, renormalizeTopK, sharedExpertFfn, sharedExpertGated, denseFfn, denseLayers,
-                tiedEmbeddings, Extras.NONE);
     }
 
     /** The hyper-parameters that can be invalid, so that a reader can report one under its file's key. */
@@ -121,28 +130,20 @@ public record ModelConfig(
 
     /** @throws Invalid for a value no model can have (each reader reports it under its file's key) */
     public ModelConfig {
-        if (extras == null) extras = Extras.NONE;
+        if (dense == null) dense = DenseSpec.NONE;
         positive(Field.VOCAB, vocabSize);
         positive(Field.HIDDEN, hidden);
         positive(Field.LAYERS, layers);
-        positive(Field.HEADS, heads);
-        check(kvHeads > 0 && heads % kvHeads == 0, Field.KV_HEADS, kvHeads, "must divide the " + heads + " attention heads");
-        check(headDim > 0 && headDim % 2 == 0, Field.HEAD_DIM, headDim, "must be positive and even");
         positive(Field.CONTEXT, contextLength);
         check(normEps > 0 && normEps < 1, Field.NORM_EPS, normEps, "must be in (0, 1)");
-        check(ropeTheta > 1 && ropeTheta < Double.POSITIVE_INFINITY, Field.ROPE_THETA, ropeTheta, "must be a finite number > 1");
-        positive(Field.EXPERTS, experts);
-        check(topK > 0 && topK <= experts, Field.TOP_K, topK, "must be in [1, " + experts + "] (the expert count)");
-        positive(Field.EXPERT_FFN, expertFfn);
-        check(sharedExpertFfn >= 0, Field.SHARED_FFN, sharedExpertFfn, "must not be negative");
-        if (denseLayers == null) denseLayers = new boolean[layers];
-        if (denseLayers.length != layers) throw new IllegalArgumentException("dense layer list of " + denseLayers.length + " for " + layers + " layers");
-        for (boolean dense : denseLayers) if (dense) positive(Field.DENSE_FFN, denseFfn);
-        extras.check(experts, topK, layers);
-        architecture.validate(extras);   // the record's fields are not assigned yet: pass what the family checks
+        if (dense.layers() != null && dense.layers().length != layers)
+            throw new IllegalArgumentException("dense layer list of " + dense.layers().length + " for " + layers + " layers");
+        if (attention.slidingLayers() != null && attention.slidingLayers().length != layers)
+            throw new IllegalArgumentException("sliding layer list of " + attention.slidingLayers().length + " for " + layers + " layers");
+        architecture.validate(attention, moe);
     }
 
-    private static void positive(Field f, long value) {
+    static void positive(Field f, long value) {
         check(value > 0, f, value, "must be positive");
     }
 
@@ -150,7 +151,21 @@ public record ModelConfig(
         if (!ok) throw new Invalid(f, value, rule);
     }
 
-    public int qDim() { return heads * headDim; }
-    public int kvDim() { return kvHeads * headDim; }
-    public boolean isDense(int layer) { return denseLayers[layer]; }
+    // The most used sizes, without naming their part.
+    public int heads() { return attention.heads(); }
+    public int kvHeads() { return attention.kvHeads(); }
+    public int headDim() { return attention.headDim(); }
+    public double ropeTheta() { return attention.ropeTheta(); }
+    public RopeStyle ropeStyle() { return attention.ropeStyle(); }
+    public int experts() { return moe.experts(); }
+    public int topK() { return moe.topK(); }
+    public int expertFfn() { return moe.expertFfn(); }
+    public boolean renormalizeTopK() { return moe.renormalize(); }
+    public int sharedExpertFfn() { return moe.sharedFfn(); }
+    public boolean sharedExpertGated() { return moe.sharedGated(); }
+    public int denseFfn() { return dense.ffn(); }
+
+    public int qDim() { return heads() * headDim(); }
+    public int kvDim() { return kvHeads() * headDim(); }
+    public boolean isDense(int layer) { return dense.layers() != null && dense.layers()[layer]; }
 }

@@ -35,7 +35,7 @@ public final class MoeTransformer {
 
     public KvCache newCache(int capacity) {
         if (capacity <= 0) throw new IllegalArgumentException("cache capacity must be positive");
-        ModelConfig.Mla mla = config.extras().mla();
+        ModelConfig.Mla mla = config.attention().mla();
         if (mla == null) return new KvCache(config.layers(), config.kvDim(), capacity);
         int[] k = new int[config.layers()], v = new int[config.layers()];
         java.util.Arrays.fill(k, mla.kvLoraRank());

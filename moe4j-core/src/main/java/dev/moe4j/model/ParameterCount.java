@@ -11,7 +11,7 @@ public record ParameterCount(long total, long active) {
         long embed = (long) c.vocabSize() * d;
         long head = c.tiedEmbeddings() ? 0 : embed;
         long attn = d * c.qDim() + 2 * d * c.kvDim() + (long) c.qDim() * d;
-        ModelConfig.Mla mla = c.extras().mla();
+        ModelConfig.Mla mla = c.attention().mla();
         if (mla != null) {
             long h = c.heads(), qk = mla.qkHeadDim();
             long q = mla.qLoraRank() > 0 ? d * mla.qLoraRank() + mla.qLoraRank() + (long) mla.qLoraRank() * h * qk : d * h * qk;

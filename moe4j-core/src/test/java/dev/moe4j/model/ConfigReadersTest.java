@@ -150,8 +150,8 @@ class ConfigReadersTest {
             assertEquals(1e-5f, c.normEps());
             assertEquals(10000.0, c.ropeTheta());
         }
-        assertEquals(4, gguf(deepSeekGguf()).extras().groups());
-        assertEquals(2.5f, HfConfigReader.read(CONFIG, deepSeekJson(), TENSORS).extras().routedScale());
+        assertEquals(4, gguf(deepSeekGguf()).moe().groups());
+        assertEquals(2.5f, HfConfigReader.read(CONFIG, deepSeekJson(), TENSORS).moe().routedScale());
         // Integers where config.json means a float are common ("rope_theta": 1000000); null head_dim means derive it.
         assertEquals(1e6, HfConfigReader.read(CONFIG, olmoeJson("rope_parameters.rope_theta", 1000000L), TENSORS).ropeTheta());
         assertEquals(16, HfConfigReader.read(CONFIG, olmoeJson("head_dim", null), TENSORS).headDim());
@@ -222,8 +222,9 @@ class ConfigReadersTest {
 
     @Test
     void modelConfigItselfSaysWhichParameter() {
-        ModelConfig.Invalid e = assertThrows(ModelConfig.Invalid.class, () -> new ModelConfig(Architecture.OLMOE, 600, 64, 2, 4, 2, 16,
-                256, Float.NaN, 1e4, RopeStyle.HALF, 8, 2, 96, false, 0, false, 96, null, false));
+        ModelConfig.Invalid e = assertThrows(ModelConfig.Invalid.class, () -> new ModelConfig(Architecture.OLMOE, 600, 64, 2, 256,
+                Float.NaN, false, new ModelConfig.AttentionSpec(4, 2, 16, 1e4, RopeStyle.HALF), new ModelConfig.MoeSpec(8, 2, 96, false, 0, false),
+                new ModelConfig.DenseSpec(96, null)));
         assertEquals(ModelConfig.Field.NORM_EPS, e.field);
         assertEquals("invalid RMSNorm epsilon NaN: must be in (0, 1)", e.getMessage());
     }

@@ -7,8 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class ParameterCountTest {
     @Test
     void mixtral8x7bPublishedConfigGivesPublishedCounts() {
-        ModelConfig c = new ModelConfig(Architecture.MIXTRAL, 32000, 4096, 32, 32, 8, 128, 32768, 1e-5f, 1e6,
-                RopeStyle.HALF, 8, 2, 14336, true, 0, false, 14336, null, false);
+        ModelConfig c = new ModelConfig(Architecture.MIXTRAL, 32000, 4096, 32, 32768, 1e-5f, false,
+                new ModelConfig.AttentionSpec(32, 8, 128, 1e6, RopeStyle.HALF), new ModelConfig.MoeSpec(8, 2, 14336, true, 0, false),
+                new ModelConfig.DenseSpec(14336, null));
         ParameterCount p = ParameterCount.of(c);
         assertEquals(46.7e9, p.total(), 0.05e9, "total parameters");
         assertEquals(12.9e9, p.active(), 0.05e9, "active parameters per token");
@@ -17,8 +18,9 @@ class ParameterCountTest {
     @Test
     void sharedExpertAndDenseLayersAreCountedAsActive() {
         boolean[] dense = {true, false};
-        ModelConfig c = new ModelConfig(Architecture.QWEN2_MOE, 100, 8, 2, 2, 2, 4, 64, 1e-6f, 1e4,
-                RopeStyle.HALF, 4, 1, 6, false, 10, true, 12, dense, false);
+        ModelConfig c = new ModelConfig(Architecture.QWEN2_MOE, 100, 8, 2, 64, 1e-6f, false,
+                new ModelConfig.AttentionSpec(2, 2, 4, 1e4, RopeStyle.HALF), new ModelConfig.MoeSpec(4, 1, 6, false, 10, true),
+                new ModelConfig.DenseSpec(12, dense));
         ParameterCount p = ParameterCount.of(c);
         long perExpert = 3L * 8 * 6;
         assertEquals(3 * perExpert, p.total() - p.active(), "total and active differ by exactly the 3 unused experts");

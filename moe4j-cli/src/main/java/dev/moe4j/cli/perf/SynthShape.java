@@ -34,9 +34,10 @@ public record SynthShape(String name, String arch, int layers, int hidden, int h
     /** The shape as a model configuration (for its GGUF metadata). */
     public ModelConfig toConfig() {
         Architecture a = Architecture.fromGgufName(arch);
-        return new ModelConfig(a, vocab, hidden, layers, heads, kvHeads, headDim, context, normEps, ropeTheta,
-                a.ggufRopeStyle(), experts, topK, expertFfn,
-                a.renormalizeByDefault, 0, false, expertFfn, null, false);
+        return new ModelConfig(a, vocab, hidden, layers, context, normEps, false,
+                new ModelConfig.AttentionSpec(heads, kvHeads, headDim, ropeTheta, a.ggufRopeStyle()),
+                new ModelConfig.MoeSpec(experts, topK, expertFfn, a.renormalizeByDefault, 0, false),
+                new ModelConfig.DenseSpec(expertFfn, null));
     }
 
     public int qDim() { return heads * headDim; }
