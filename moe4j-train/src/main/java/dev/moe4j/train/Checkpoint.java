@@ -117,12 +117,13 @@ public record Checkpoint(ModelSpec spec, TrainOptions options, String data, long
             }
             double[] flatBias = r.doubles("selection-bias", layers * experts);
             requireFinite("selection-bias", flatBias, null);
-            double[] flatHistory = r.doubles("history", Math.multiplyExact(step, cols));
+            if ((long) step * cols > Integer.MAX_VALUE) throw new IllegalArgumentException("invalid step: " + step + " (too many for one history array)");
+            double[] flatHistory = r.doubles("history", step * cols);
             r.end();
             double[][] bias = new double[layers][];
             for (int l = 0; l < layers; l++) bias[l] = Arrays.copyOfRange(flatBias, l * experts, (l + 1) * experts);
             return new Checkpoint(spec, opt, data, fingerprint, step, w, m, v, bias, history(flatHistory, step, cols));
-        } catch (CheckpointFile.CorruptException | IllegalArgumentException | ArithmeticException e) {
+        } catch (CheckpointFile.CorruptException | IllegalArgumentException e) {
             throw new Moe4jException(f + ": " + e.getMessage(), e);
         } catch (IOException e) {
             throw new Moe4jException(f + ": cannot read: " + OutputFolder.reason(e), e);
