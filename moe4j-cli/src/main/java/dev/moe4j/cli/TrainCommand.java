@@ -105,6 +105,7 @@ final class TrainCommand implements Callable<Integer> {
 
     private Trainer newRun(OutputFolder folder, PrintWriter o) {
         if (data == null && given("--vocab")) throw new Moe4jException("--vocab needs --data (the built-in corpus is plain bytes)");
+        if (data != null && !Files.isRegularFile(data)) throw new Moe4jException(data + ": no such file");
         if (data != null && vocab < 257) throw new Moe4jException("invalid --vocab: " + vocab + " (257 = plain bytes, more = byte-level BPE)");
         RouterSpec r = RouterSpec.parse(router, topK);
         if (capacity != 0) r = r.withCapacity(capacity);
@@ -124,7 +125,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         boolean existed = Files.exists(out);
         folder.prepare();
-        long dataBytes = data != null && Files.isRegularFile(data) ? 4 * fileSize(data) : 0;  // at most one 4-byte token per byte
+        long dataBytes = data != null ? 4 * fileSize(data) : 0;  // at most one 4-byte token per byte
         folder.requireSpace(2 * Trainer.checkpointBytes(shape, opt) + (noExport ? 0 : (long) (12 * MoeModel.paramCount(shape))) + dataBytes,
                 "two checkpoints" + (noExport ? "" : ", the exports") + (dataBytes > 0 ? ", the encoded data" : ""));
         String dataName = data == null ? "builtin" : "file:" + vocab + ":" + data.toAbsolutePath().normalize();

@@ -102,6 +102,17 @@ class TrainRunSafetyTest {
     }
 
     @Test
+    void badInputLeavesOutUntouched(@TempDir Path dir) throws Exception {
+        Path out = dir.resolve("run");
+        assertOneLineError(run(train(out, "--data", dir.resolve("missing.txt").toString())), "missing.txt: no such file");
+        Path tiny = Files.writeString(dir.resolve("tiny.txt"), "abc\n");
+        assertOneLineError(run(train(out, "--data", tiny.toString(), "--vocab", "257")), "too little text");
+        assertOneLineError(run(train(out, "--vocab", "300")), "--vocab needs --data");
+        assertOneLineError(run(train(out, "--clip", "NaN")), "invalid clip: NaN");
+        assertFalse(Files.exists(out), "a run that never started leaves no folder behind");
+    }
+
+    @Test
     void aDamagedCheckpointIsRefused(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("run");
         assertEquals(0, run(train(out, "--steps", "2")).code());
