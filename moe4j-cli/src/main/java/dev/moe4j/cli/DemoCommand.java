@@ -23,6 +23,8 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--steps", description = "training steps per model (default: ${DEFAULT-VALUE})") int steps = Demo.Settings.defaults().steps();
     @Option(names = "--out", description = "folder for report.html, summary.json and the exported MoE model (default: ${DEFAULT-VALUE})")
     Path out = Demo.Settings.defaults().out();
+    @Option(names = "--force", description = "write into --out even where it holds other files beside an earlier demo's "
+            + "(a folder holding only an earlier demo's output is replaced without it)") boolean force;
     @Option(names = "--threads", description = "threads (default: all cores)") Integer threads;
     @Option(names = "--verbose", description = "stack traces on errors") boolean verbose;
 
@@ -35,7 +37,8 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() {
         if (threads != null) Parallel.setThreads(threads);
         PrintWriter o = spec.commandLine().getOut(), err = spec.commandLine().getErr();
-        Demo.Settings s = Demo.Settings.defaults().withSteps(steps).withOut(out);
+        Demo.Settings s = Demo.Settings.defaults().withSteps(steps).withOut(out).withForce(force);
+        Demo.prepareOutput(s);  // before the introduction, so a refused folder is the only line printed
         o.printf("Training an MoE model (%d experts, top-%d, %s, balancing loss %.2f) and a dense model with the same active%n"
                 + "parameters, %d steps each, on the built-in corpus.%n", s.experts(), s.topK(), s.moeSpec().router().describe(),
                 Demo.Settings.BALANCE_COEF, s.steps());

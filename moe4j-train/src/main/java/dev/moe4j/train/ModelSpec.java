@@ -10,24 +10,27 @@ package dev.moe4j.train;
 public record ModelSpec(int vocab, int dim, int layers, int heads, int experts, int topK, int expertFfn, int sharedFfn,
                         int seqLen, double ropeTheta, double normEps, RouterSpec router, boolean causal) {
 
+    /** Checks every field; names it as the {@code train} option and the checkpoint do. */
     public ModelSpec {
-        need(vocab > 0, "vocab", vocab);
-        need(dim > 0, "dim", dim);
-        need(layers > 0, "layers", layers);
-        need(heads > 0 && dim % heads == 0 && (dim / heads) % 2 == 0, "heads (dim/heads must be an even integer)", heads);
-        need(experts > 0, "experts", experts);
-        need(topK > 0 && topK <= experts, "top-k (1..experts)", topK);
-        need(expertFfn > 0, "expert ffn width", expertFfn);
-        need(sharedFfn >= 0, "shared expert width", sharedFfn);
-        need(seqLen > 1, "sequence length", seqLen);
+        Check.atLeast("vocab", vocab, 1);
+        Check.atLeast("dim", dim, 2);
+        Check.atLeast("layers", layers, 1);
+        Check.atLeast("heads", heads, 1);
+        if (dim % heads != 0 || (dim / heads) % 2 != 0) {
+            throw new IllegalArgumentException("invalid heads: " + heads + " (dim " + dim + " must split into heads of an even size)");
+        }
+        Check.atLeast("experts", experts, 1);
+        if (topK < 1 || topK > experts) throw new IllegalArgumentException("invalid top-k: " + topK + " (must be 1.." + experts + ", the experts)");
+        Check.atLeast("ffn", expertFfn, 1);
+        Check.atLeast("shared-ffn", sharedFfn, 0);
+        Check.atLeast("seq-len", seqLen, 2);
+        Check.positive("rope-theta", ropeTheta);
+        Check.positive("norm-eps", normEps);
+        if (router == null) throw new IllegalArgumentException("invalid router: none given");
         if (causal && router.kind() == RouterSpec.Kind.EXPERT_CHOICE && experts > 1) {
             throw new IllegalArgumentException("expert-choice routing cannot train a causal language model: each expert picks "
                     + "its tokens from the whole batch, so a token's output would depend on tokens after it (use it for non-causal models)");
         }
-    }
-
-    private static void need(boolean ok, String what, int v) {
-        if (!ok) throw new IllegalArgumentException("invalid " + what + ": " + v);
     }
 
     public int headDim() { return dim / heads; }

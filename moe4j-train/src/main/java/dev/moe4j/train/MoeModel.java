@@ -35,6 +35,31 @@ public final class MoeModel {
         this.rope = AttentionOps.ropeTables(spec.seqLen(), spec.headDim(), spec.ropeTheta());
     }
 
+    /**
+     * Bytes a training step on {@code batch} sequences needs, estimated from above: weights, gradients and both Adam
+     * moments ({@code 4 · params} doubles) plus what {@link #forward} keeps for {@link #backward} (per layer: about
+     * 11 rows of width dim per token, the attention probabilities, the routed experts' rows) and the backward pass's
+     * largest buffers (the logits' gradient and one layer's worth). Computed in floating point so absurd shapes
+     * give a huge number rather than an overflow.
+     */
+    public static double trainingBytes(ModelSpec s, int batch) {
+        double n = (double) batch * s.seqLen(), d = s.dim(), t = s.seqLen();
+        double perLayer = 11 * n * d + (double) batch * s.heads() * t * t + 2 * n * s.experts()
+                + s.topK() * n * (2 * d + 3.0 * s.expertFfn()) + n * (3.0 * s.sharedFfn() + d);
+        double params = paramCount(s);
+        double forward = s.layers() * perLayer + 2 * n * d + n * s.vocab();
+        double backward = n * s.vocab() + perLayer;
+        return 8 * (4 * params + forward + backward);
+    }
+
+    /** Parameters of a model of this shape, without building it (floating point: no overflow). */
+    public static double paramCount(ModelSpec s) {
+        double d = s.dim(), e = s.experts(), f = s.expertFfn();
+        double router = s.dense() ? 0 : e * d * (s.router().kind() == RouterSpec.Kind.NOISY ? 2 : 1);
+        double layer = 2 * d + 4 * d * d + router + 3 * e * f * d + 3.0 * s.sharedFfn() * d;
+        return 2.0 * s.vocab() * d + d + s.layers() * layer;
+    }
+
     public ModelSpec spec() { return spec; }
     public Params params() { return p; }
 
@@ -126,8 +151,8 @@ public final class MoeModel {
             double ce = 0;
             for (int r = 0; r < n; r++) {
                 double lse = Ops.softmax(ps.probs, r * vocab, vocab);
-                ce += -Math.log(Math.max(ps.probs[r * vocab + targets[r]], Double.MIN_NORMAL));
-                if (!Double.isFinite(lse)) throw new IllegalStateException("non-finite logits at row " + r);
+                // non-finite logits make the loss NaN, which the trainer reports as divergence
+                ce += Double.isFinite(lse) ? -Math.log(Math.max(ps.probs[r * vocab + targets[r]], Double.MIN_NORMAL)) : Double.NaN;
             }
             ps.ce = ce / n;
             ps.loss = ps.ce + lw.balance() * ps.balance + lw.z() * ps.z;

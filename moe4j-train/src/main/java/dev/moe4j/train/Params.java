@@ -30,6 +30,7 @@ public final class Params {
     public final int embedding, outNorm, head;
     public final Layer[] layers;
 
+    /** @throws IllegalArgumentException when the model has more than 2^31-1 parameters */
     public Params(ModelSpec s) {
         int d = s.dim(), f = s.expertFfn(), e = s.experts(), fs = s.sharedFfn();
         embedding = add("embedding", Kind.EMBEDDING, s.vocab(), d);
@@ -59,17 +60,28 @@ public final class Params {
     }
 
     private int add(String name, Kind kind, int... shape) {
-        int n = 1;
-        for (int x : shape) n = Math.multiplyExact(n, x);
-        byName.put(name, new Tensor(name, kind, size, shape, n));
-        int off = size;
-        size = Math.addExact(size, n);
-        return off;
+        try {
+            int n = 1;
+            for (int x : shape) n = Math.multiplyExact(n, x);
+            byName.put(name, new Tensor(name, kind, size, shape, n));
+            int off = size;
+            size = Math.addExact(size, n);
+            return off;
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException("the model has more than 2^31-1 parameters (the most one array holds; at "
+                    + name + "): reduce dim, vocab, experts, ffn or layers");
+        }
     }
 
     public int size() { return size; }
 
     public List<Tensor> tensors() { return Collections.unmodifiableList(new ArrayList<>(byName.values())); }
+
+    /** The tensor holding flat index {@code i} (for error messages). */
+    public Tensor tensorAt(int i) {
+        for (Tensor t : byName.values()) if (i >= t.offset() && i < t.offset() + t.size()) return t;
+        throw new IllegalArgumentException("index " + i + " is outside the " + size + " parameters");
+    }
 
     public Tensor tensor(String name) {
         Tensor t = byName.get(name);

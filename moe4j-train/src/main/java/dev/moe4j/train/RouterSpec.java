@@ -22,7 +22,9 @@ public record RouterSpec(Kind kind, double capacityFactor, boolean renormalize, 
     }
 
     public RouterSpec {
-        if (capacityFactor < 0) throw new IllegalArgumentException("capacity factor must be >= 0 (0 = dropless), got " + capacityFactor);
+        if (kind == null) throw new IllegalArgumentException("invalid router: none given");
+        Check.atLeast("capacity-factor", capacityFactor, 0);
+        Check.atLeast("bias-rate", biasRate, 0);
         if (kind == Kind.EXPERT_CHOICE && capacityFactor == 0) capacityFactor = 1.0;
     }
 

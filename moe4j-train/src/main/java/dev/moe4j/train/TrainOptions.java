@@ -12,13 +12,20 @@ package dev.moe4j.train;
 public record TrainOptions(int steps, int batch, double lr, double minLrRatio, int warmup, double weightDecay, double clip,
                            double balanceCoef, double zCoef, long seed, int checkpointEvery, int evalEvery, int evalBatches) {
 
+    /** Checks every field; names it as the {@code train} option and the checkpoint do. */
     public TrainOptions {
-        if (steps < 1) throw new IllegalArgumentException("steps must be >= 1, got " + steps);
-        if (batch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + batch);
-        if (!(lr > 0)) throw new IllegalArgumentException("learning rate must be > 0, got " + lr);
-        if (warmup < 0 || clip < 0 || balanceCoef < 0 || zCoef < 0 || checkpointEvery < 0 || evalEvery < 0 || evalBatches < 1) {
-            throw new IllegalArgumentException("warm-up, clip, loss coefficients and intervals must be >= 0");
-        }
+        Check.atLeast("steps", steps, 1);
+        Check.atLeast("batch", batch, 1);
+        Check.positive("lr", lr);
+        Check.between("min-lr-ratio", minLrRatio, 0, 1);
+        Check.atLeast("warmup", warmup, 0);
+        Check.atLeast("weight-decay", weightDecay, 0);
+        Check.atLeast("clip", clip, 0);
+        Check.atLeast("balance-coef", balanceCoef, 0);
+        Check.atLeast("z-coef", zCoef, 0);
+        Check.atLeast("checkpoint-every", checkpointEvery, 0);
+        Check.atLeast("eval-every", evalEvery, 0);
+        Check.atLeast("eval-batches", evalBatches, 1);
     }
 
     public static TrainOptions defaults(int steps) {

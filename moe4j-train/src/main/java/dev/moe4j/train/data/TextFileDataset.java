@@ -6,8 +6,11 @@ import dev.moe4j.util.Moe4jException;
 import java.io.BufferedReader;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.CharacterCodingException;
 import java.io.BufferedOutputStream;
 import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
 import java.nio.IntBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -16,6 +19,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.zip.CRC32C;
 
 /**
  * Plain text of any size, streamed: a byte-level BPE vocabulary is trained on the first few megabytes, then the
@@ -29,8 +33,17 @@ public final class TextFileDataset implements Dataset {
     private final Tokenizer tokenizer;
     private final IntBuffer tokens;
     private final int trainEnd;
+    private final long fingerprint;
 
-    /** @param vocabSize 257 (or less) for plain bytes, else a BPE vocabulary of that size */
+    /** The files the constructor writes into its work folder. */
+    public static final List<String> WORK_FILES = List.of("tokenizer.json", "tokenizer_config.json", "tokens.bin");
+
+    /**
+     * Trains the vocabulary, encodes the file into {@code workDir/tokens.bin} and maps it.
+     *
+     * @param vocabSize 257 (or less) for plain bytes, else a BPE vocabulary of that size
+     * @throws Moe4jException naming the file when it is missing, not UTF-8 or too large, or the work folder cannot be written
+     */
     public TextFileDataset(Path file, int vocabSize, Path workDir) {
         this.file = file;
         if (!Files.isRegularFile(file)) throw new Moe4jException(file + ": no such file");
@@ -40,13 +53,21 @@ public final class TextFileDataset implements Dataset {
             this.tokenizer = TokenizerFiles.write(vocab, workDir, 1 << 16);
             Path tokFile = workDir.resolve("tokens.bin");
             long count = encode(file, tokFile);
-            if (count > Integer.MAX_VALUE) throw new Moe4jException(file + ": more than 2^31 tokens is not supported");
+            if (count > Integer.MAX_VALUE / 4) {
+                throw new Moe4jException(file + ": " + count + " tokens; at most " + Integer.MAX_VALUE / 4 + " are supported (one mapped token file)");
+            }
             try (FileChannel ch = FileChannel.open(tokFile, StandardOpenOption.READ)) {
-                this.tokens = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size()).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
+                MappedByteBuffer mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
+                CRC32C crc = new CRC32C();
+                crc.update(mapped.duplicate());
+                this.fingerprint = crc.getValue();
+                this.tokens = mapped.order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
             }
             this.trainEnd = (int) (count * 0.95);
-        } catch (IOException e) {
-            throw new Moe4jException(file + ": " + e.getMessage(), e);
+        } catch (CharacterCodingException e) {
+            throw new Moe4jException(file + ": not UTF-8 text", e);
+        } catch (IOException | UncheckedIOException e) {
+            throw new Moe4jException(file + ": cannot encode into " + workDir + ": " + e.getMessage(), e);
         }
     }
 
@@ -85,6 +106,8 @@ public final class TextFileDataset implements Dataset {
     @Override public ByteBpe vocabulary() { return vocab; }
     @Override public Tokenizer tokenizer() { return tokenizer; }
     @Override public List<String> domains() { return List.of(); }
+    /** CRC32C of every token id. */
+    @Override public long fingerprint() { return fingerprint; }
     @Override public String describe() { return file + " (" + tokens.limit() + " tokens, vocabulary " + vocab.vocabSize() + ")"; }
 
     @Override

@@ -1,6 +1,8 @@
 package dev.moe4j.train.demo;
 
 import dev.moe4j.train.ModelSpec;
+import dev.moe4j.train.MoeModel;
+import dev.moe4j.train.OutputFolder;
 import dev.moe4j.train.RouterSpec;
 import dev.moe4j.train.TrainOptions;
 import dev.moe4j.train.Trainer;
@@ -22,15 +24,22 @@ import java.util.function.BiConsumer;
  * schedule; then validation loss, speed, routing by domain and samples are compared and written to a report.
  */
 public final class Demo {
-    /** Demo settings; {@link #defaults()} is sized for about five minutes on two cores. */
-    public record Settings(int steps, int batch, int dim, int layers, int experts, int topK, int expertFfn, int seqLen, long seed, Path out) {
+    /**
+     * Demo settings; {@link #defaults()} is sized for about five minutes on two cores.
+     *
+     * @param force write into {@code out} even when it holds files that are not a demo's beside files the demo would replace
+     */
+    public record Settings(int steps, int batch, int dim, int layers, int experts, int topK, int expertFfn, int seqLen, long seed, Path out,
+                           boolean force) {
         public static Settings defaults() {
-            return new Settings(1000, 16, 64, 2, 8, 2, 64, 64, 1234, Path.of("moe4j-demo"));
+            return new Settings(1000, 16, 64, 2, 8, 2, 64, 64, 1234, Path.of("moe4j-demo"), false);
         }
 
-        public Settings withSteps(int s) { return new Settings(s, batch, dim, layers, experts, topK, expertFfn, seqLen, seed, out); }
+        public Settings withSteps(int s) { return new Settings(s, batch, dim, layers, experts, topK, expertFfn, seqLen, seed, out, force); }
 
-        public Settings withOut(Path o) { return new Settings(steps, batch, dim, layers, experts, topK, expertFfn, seqLen, seed, o); }
+        public Settings withOut(Path o) { return new Settings(steps, batch, dim, layers, experts, topK, expertFfn, seqLen, seed, o, force); }
+
+        public Settings withForce(boolean f) { return new Settings(steps, batch, dim, layers, experts, topK, expertFfn, seqLen, seed, out, f); }
 
         public ModelSpec moeSpec() {
             return new ModelSpec(257, dim, layers, 4, experts, topK, expertFfn, 0, seqLen, 10000, 1e-5, RouterSpec.softmax(true), true);
@@ -55,10 +64,44 @@ public final class Demo {
 
     private Demo() {}
 
-    /** Runs the demo; {@code progress} receives (model name, step) after every step. */
+    /** What the demo writes into its folder (relative paths; a trailing / marks the exporter's scratch folder). */
+    public static final List<String> OUTPUTS = outputs();
+
+    private static List<String> outputs() {
+        List<String> o = new ArrayList<>(List.of("report.html", "summary.json", "moe.gguf", "moe.gguf.tmp",
+                Exporter.scratchFolder(Path.of("moe.gguf")).toString() + "/"));
+        for (String f : Exporter.HF_FILES) o.add("moe-hf/" + f);
+        return List.copyOf(o);
+    }
+
+    /**
+     * Checks the output folder before the demo trains: an earlier demo's files are replaced, but where the folder
+     * also holds other files, the demo's would-be victims are refused unless {@link Settings#force()}. Creates the
+     * folder and checks it can be written and has room.
+     *
+     * @throws Moe4jException naming the folder when it would overwrite files that may not be a demo's, or cannot be written
+     */
+    public static void prepareOutput(Settings s) {
+        OutputFolder folder = new OutputFolder(s.out(), OUTPUTS);
+        List<String> existing = folder.existing(), others = folder.others();
+        if (!s.force() && !existing.isEmpty() && !others.isEmpty()) {
+            throw new Moe4jException(s.out() + ": holds files that are not a demo's (" + few(others) + ") beside files the demo would "
+                    + "overwrite (" + few(existing) + "); choose another --out, or add --force to overwrite those");
+        }
+        folder.prepare();
+        // the exported model twice (safetensors and GGUF, float32) and the GGUF's scratch copy, plus the report
+        folder.requireSpace((long) (3 * 4 * MoeModel.paramCount(s.moeSpec())) + (1 << 20), "the report and the exported model");
+    }
+
+    /**
+     * Runs the demo ({@link #prepareOutput} first); {@code progress} receives (model name, step) after every step.
+     *
+     * @throws Moe4jException naming the folder when it would overwrite files that may not be a demo's, or cannot be written
+     */
     public static Result run(Settings s, BiConsumer<String, Trainer.StepInfo> progress) {
-        BuiltinCorpus corpus = new BuiltinCorpus(null);
+        prepareOutput(s);
         ModelSpec moeSpec = s.moeSpec();
+        BuiltinCorpus corpus = new BuiltinCorpus(null);
         Trained moe = train("MoE", moeSpec, s, corpus, progress);
         Trained dense = train("dense", moeSpec.denseTwin(), s, corpus, progress);
         List<String[]> samples = new ArrayList<>();
@@ -81,6 +124,10 @@ public final class Demo {
         } catch (IOException e) {
             throw new Moe4jException(s.out() + ": cannot write the report: " + e.getMessage(), e);
         }
+    }
+
+    private static String few(List<String> names) {
+        return names.size() <= 3 ? String.join(", ", names) : String.join(", ", names.subList(0, 3)) + " and " + (names.size() - 3) + " more";
     }
 
     private record Trained(ModelRun run, Trainer trainer) {}

@@ -6,20 +6,27 @@ import dev.moe4j.model.HfToGguf;
 import dev.moe4j.tensor.DType;
 import dev.moe4j.train.ModelSpec;
 import dev.moe4j.train.MoeModel;
+import dev.moe4j.train.OutputFolder;
 import dev.moe4j.train.Params;
 import dev.moe4j.train.data.ByteBpe;
 import dev.moe4j.train.data.JsonOut;
 import dev.moe4j.util.Moe4jException;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Writes a trained model in float32 as a Hugging Face folder (config.json, model.safetensors, tokenizer.json,
  * tokenizer_config.json) or as a GGUF file, with the tensor names and metadata transformers and llama.cpp use.
  */
 public final class Exporter {
+    /** The files {@link #writeHuggingFace} writes into its folder. */
+    public static final List<String> HF_FILES = List.of("model.safetensors", "config.json", "generation_config.json", "tokenizer.json",
+            "tokenizer_config.json");
+
     private final MoeModel m;
     private final ModelSpec s;
     private final Params p;
@@ -107,7 +114,9 @@ public final class Exporter {
             Files.writeString(dir.resolve("tokenizer.json"), vocab.tokenizerJson());
             Files.writeString(dir.resolve("tokenizer_config.json"), vocab.tokenizerConfigJson(s.seqLen()));
         } catch (IOException e) {
-            throw new Moe4jException(dir + ": cannot write: " + e.getMessage(), e);
+            throw new Moe4jException(dir + ": cannot write the export: " + OutputFolder.reason(e), e);
+        } catch (UncheckedIOException e) {
+            throw new Moe4jException(dir + ": cannot write the export: " + OutputFolder.reason(e.getCause()), e);
         }
     }
 
@@ -158,28 +167,43 @@ public final class Exporter {
     // ---- GGUF ----
 
     /**
-     * Writes the model as an F32 GGUF in llama.cpp's layout: the Hugging Face export run through moe4j's
-     * converter ({@link HfToGguf}), so there is one writer of GGUF model files and its tests cover this too.
+     * The model's name in exports (GGUF {@code general.name}): its shape, so the same model always exports the same
+     * bytes wherever it is written.
      */
-    public void writeGguf(Path file) {
-        Path tmp = null;
-        try {
-            tmp = Files.createTempDirectory("moe4j-export");
-            writeHuggingFace(tmp);
-            HfToGguf.quantize(tmp, file, DType.F32, new GgufQuantizer.Listener() {});
-        } catch (IOException e) {
-            throw new Moe4jException(file + ": cannot write: " + e.getMessage(), e);
-        } finally {
-            if (tmp != null) deleteQuietly(tmp);
-        }
+    public String modelName() {
+        return s.dense() ? "moe4j-dense-" + s.expertFfn() : "moe4j-" + s.experts() + "x" + s.expertFfn() + "-top" + s.topK();
     }
 
-    private static void deleteQuietly(Path dir) {
-        try (var files = Files.list(dir)) {
-            for (Path f : files.toList()) Files.deleteIfExists(f);
-            Files.deleteIfExists(dir);
-        } catch (IOException ignored) {
-            // a leftover temporary folder is harmless
+    /** The scratch folder {@link #writeGguf} uses beside {@code file} (deleted when it returns). */
+    public static Path scratchFolder(Path file) {
+        return file.resolveSibling(file.getFileName() + ".export-tmp");
+    }
+
+    /**
+     * Writes the model as an F32 GGUF in llama.cpp's layout: the Hugging Face export run through moe4j's
+     * converter ({@link HfToGguf}), so there is one writer of GGUF model files and its tests cover this too. The
+     * Hugging Face files go to a scratch folder beside {@code file}, named {@link #modelName()} inside it (the
+     * converter takes {@code general.name} from the folder's name), and are deleted whatever happens.
+     *
+     * @throws Moe4jException naming the file when it cannot be written
+     */
+    public void writeGguf(Path file) {
+        Path scratch = scratchFolder(file.toAbsolutePath());
+        try {
+            OutputFolder.deleteTree(scratch);
+            Path hf = scratch.resolve(modelName());
+            writeHuggingFace(hf);
+            HfToGguf.quantize(hf, file, DType.F32, new GgufQuantizer.Listener() {});
+        } catch (IOException e) {
+            throw new Moe4jException(file + ": cannot write: " + OutputFolder.reason(e), e);
+        } catch (UncheckedIOException e) {
+            throw new Moe4jException(file + ": cannot write: " + OutputFolder.reason(e.getCause()), e);
+        } finally {
+            try {
+                OutputFolder.deleteTree(scratch);
+            } catch (IOException ignored) {
+                // the export's own outcome is what to report; the next export removes the scratch folder first
+            }
         }
     }
 }
