@@ -112,6 +112,11 @@ public abstract class Architecture {
         return ModelBuilder.swiGluExperts(c, names, w, l);
     }
 
+    /** This family's tensor names in Hugging Face checkpoints ({@code model.layers.N....}). */
+    public TensorNames hfNames() {
+        return new HfTensorNames(this);
+    }
+
     /** Hugging Face module of the router inside the MoE block ({@code gate}, gpt-oss: {@code router}). */
     String hfRouterModule() {
         return "gate";

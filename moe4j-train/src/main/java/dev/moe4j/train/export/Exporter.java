@@ -1,5 +1,8 @@
 package dev.moe4j.train.export;
 
+import dev.moe4j.model.TensorNames;
+import dev.moe4j.model.TensorNames.Projection;
+
 import dev.moe4j.format.gguf.GgufQuantizer;
 import dev.moe4j.format.safetensors.SafetensorsWriter;
 import dev.moe4j.model.HfToGguf;
@@ -76,36 +79,33 @@ public final class Exporter {
     public void writeHuggingFace(Path dir) {
         int d = s.dim(), f = s.expertFfn(), fs = Layout.sharedWidth(s);
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
-        w.add("model.embed_tokens.weight", DType.F32, new long[] {s.vocab(), d}, f(p.embedding, s.vocab() * d));
+        TensorNames n = layout.architecture().hfNames();
+        w.add(n.embedding(), DType.F32, new long[] {s.vocab(), d}, f(p.embedding, s.vocab() * d));
         for (int l = 0; l < s.layers(); l++) {
             Params.Layer pl = p.layers[l];
-            String b = "model.layers." + l + ".";
-            w.add(b + "input_layernorm.weight", DType.F32, new long[] {d}, f(pl.attnNorm, d));
-            w.add(b + "post_attention_layernorm.weight", DType.F32, new long[] {d}, f(pl.ffnNorm, d));
-            String[] proj = {"q_proj", "k_proj", "v_proj", "o_proj"};
+            w.add(n.attnNorm(l), DType.F32, new long[] {d}, f(pl.attnNorm, d));
+            w.add(n.ffnNorm(l), DType.F32, new long[] {d}, f(pl.ffnNorm, d));
+            String[] proj = {n.q(l), n.k(l), n.v(l), n.o(l)};
             int[] offs = {pl.wq, pl.wk, pl.wv, pl.wo};
-            for (int i = 0; i < 4; i++) w.add(b + "self_attn." + proj[i] + ".weight", DType.F32, new long[] {d, d}, f(offs[i], d * d));
+            for (int i = 0; i < 4; i++) w.add(proj[i], DType.F32, new long[] {d, d}, f(offs[i], d * d));
             if (layout == Layout.QWEN2_MOE) {
-                for (String x : new String[] {"q_proj", "k_proj", "v_proj"}) w.add(b + "self_attn." + x + ".bias", DType.F32, new long[] {d}, new float[d]);
+                for (String bias : new String[] {n.qBias(l), n.kBias(l), n.vBias(l)}) w.add(bias, DType.F32, new long[] {d}, new float[d]);
             }
-            String moe = b + (layout == Layout.MIXTRAL ? "block_sparse_moe." : "mlp.");
-            w.add(moe + "gate.weight", DType.F32, new long[] {s.experts(), d}, router(pl));
-            String[] names = layout == Layout.MIXTRAL ? new String[] {"w1", "w3", "w2"} : new String[] {"gate_proj", "up_proj", "down_proj"};
+            w.add(n.router(l), DType.F32, new long[] {s.experts(), d}, router(pl));
             for (int e = 0; e < s.experts(); e++) {
-                String x = moe + "experts." + e + ".";
-                w.add(x + names[0] + ".weight", DType.F32, new long[] {f, d}, f(pl.gate + e * f * d, f * d));
-                w.add(x + names[1] + ".weight", DType.F32, new long[] {f, d}, f(pl.up + e * f * d, f * d));
-                w.add(x + names[2] + ".weight", DType.F32, new long[] {d, f}, f(pl.down + e * d * f, d * f));
+                w.add(n.expert(l, e, Projection.GATE), DType.F32, new long[] {f, d}, f(pl.gate + e * f * d, f * d));
+                w.add(n.expert(l, e, Projection.UP), DType.F32, new long[] {f, d}, f(pl.up + e * f * d, f * d));
+                w.add(n.expert(l, e, Projection.DOWN), DType.F32, new long[] {d, f}, f(pl.down + e * d * f, d * f));
             }
             if (layout == Layout.QWEN2_MOE) {
-                w.add(moe + "shared_expert.gate_proj.weight", DType.F32, new long[] {fs, d}, sharedPart(pl.shGate));
-                w.add(moe + "shared_expert.up_proj.weight", DType.F32, new long[] {fs, d}, sharedPart(pl.shUp));
-                w.add(moe + "shared_expert.down_proj.weight", DType.F32, new long[] {d, fs}, sharedDown(pl));
-                w.add(moe + "shared_expert_gate.weight", DType.F32, new long[] {1, d}, new float[d]);
+                w.add(n.sharedExpert(l, Projection.GATE), DType.F32, new long[] {fs, d}, sharedPart(pl.shGate));
+                w.add(n.sharedExpert(l, Projection.UP), DType.F32, new long[] {fs, d}, sharedPart(pl.shUp));
+                w.add(n.sharedExpert(l, Projection.DOWN), DType.F32, new long[] {d, fs}, sharedDown(pl));
+                w.add(n.sharedExpertGate(l), DType.F32, new long[] {1, d}, new float[d]);
             }
         }
-        w.add("model.norm.weight", DType.F32, new long[] {d}, f(p.outNorm, d));
-        w.add("lm_head.weight", DType.F32, new long[] {s.vocab(), d}, f(p.head, s.vocab() * d));
+        w.add(n.outputNorm(), DType.F32, new long[] {d}, f(p.outNorm, d));
+        w.add(n.output(), DType.F32, new long[] {s.vocab(), d}, f(p.head, s.vocab() * d));
         try {
             Files.createDirectories(dir);
             w.write(dir.resolve("model.safetensors"));
@@ -124,7 +124,7 @@ public final class Exporter {
         StringBuilder j = new StringBuilder("{\n");
         boolean mix = layout == Layout.MIXTRAL;
         kv(j, "architectures", "[" + JsonOut.str(mix ? "MixtralForCausalLM" : "Qwen2MoeForCausalLM") + "]");
-        kv(j, "model_type", JsonOut.str(mix ? "mixtral" : "qwen2_moe"));
+        kv(j, "model_type", JsonOut.str(layout.architecture().hfModelType));
         kv(j, "vocab_size", s.vocab());
         kv(j, "hidden_size", s.dim());
         kv(j, "intermediate_size", s.expertFfn());

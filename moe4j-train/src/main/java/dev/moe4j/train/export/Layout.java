@@ -1,5 +1,6 @@
 package dev.moe4j.train.export;
 
+import dev.moe4j.model.Architecture;
 import dev.moe4j.train.ModelSpec;
 import dev.moe4j.train.RouterSpec;
 import dev.moe4j.util.Moe4jException;
@@ -11,7 +12,18 @@ import dev.moe4j.util.Moe4jException;
  * ½, with the shared down projection doubled, which is exactly the ungated shared expert trained here).
  */
 public enum Layout {
-    MIXTRAL, QWEN2_MOE;
+    MIXTRAL(Architecture.MIXTRAL), QWEN2_MOE(Architecture.QWEN2_MOE);
+
+    private final Architecture architecture;
+
+    Layout(Architecture architecture) {
+        this.architecture = architecture;
+    }
+
+    /** Core's description of the family: its tensor names and config fields. */
+    public Architecture architecture() {
+        return architecture;
+    }
 
     public static Layout of(ModelSpec s) {
         RouterSpec r = s.router();
