@@ -103,15 +103,37 @@ public final class Engine implements AutoCloseable {
         this.thread = Thread.ofPlatform().name("moe4j-engine").daemon().start(this::loop);
     }
 
-    /** Queues a sequence; its events arrive on the sequence. */
+    /**
+     * Queues a sequence; its events arrive on the sequence.
+     *
+     * @throws OverloadedException when every slot and queue place is taken by a live request
+     */
     public void submit(Sequence seq) {
-        int n = admitted.incrementAndGet();
-        if (n > maxConcurrent + maxQueue) {
-            admitted.decrementAndGet();
+        if (!tryAdmit() && (dropCancelledWaiting() == 0 || !tryAdmit())) {
             throw new OverloadedException("the server is busy: all " + maxConcurrent + " slots"
                     + (maxQueue > 0 ? " and " + maxQueue + " queue places" : "") + " are taken; retry later");
         }
         waiting.add(seq);
+    }
+
+    private boolean tryAdmit() {
+        if (admitted.incrementAndGet() <= maxConcurrent + maxQueue) return true;
+        admitted.decrementAndGet();
+        return false;
+    }
+
+    /**
+     * Frees the queue places of requests whose clients left while they waited; otherwise clients that hang up
+     * right after sending could fill the queue and get live requests refused. Returns how many were dropped.
+     */
+    private int dropCancelledWaiting() {
+        int[] dropped = {0};
+        waiting.removeIf(s -> s.cancelled() && ++dropped[0] > 0);
+        for (int i = 0; i < dropped[0]; i++) {
+            admitted.decrementAndGet();
+            metrics.cancelled();
+        }
+        return dropped[0];
     }
 
     public int queueDepth() { return waiting.size(); }
