@@ -81,12 +81,9 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        String key = apiKey();
-        String id = modelName != null ? modelName : defaultId();
-        ServerOptions options = new ServerOptions(host, port, key, maxConcurrent, maxQueue, id, 0, prefillChunk,
-                new ServerOptions.ConnectionLimits(maxConnections, millis("--header-timeout", headerTimeout), millis("--body-timeout", bodyTimeout),
-                        ServerOptions.ConnectionLimits.DEFAULT.maxBodyBytes()),
-                new ServerOptions.WebAccess(allowedHosts, corsOrigins));
+        ServerOptions options = options(); // bad options and a busy port fail before the model loads
+        OpenAiServer.checkCanListen(host, port);
+        String id = options.modelId(), key = options.apiKey();
         Model m = opts.open();
         OpenAiServer server;
         try {
@@ -109,6 +106,14 @@ final class ServeCommand implements Callable<Integer> {
         }));
         stopped.await();
         return 0;
+    }
+
+    /** The server's options from the command line; IllegalArgumentException or Moe4jException naming the bad option. */
+    ServerOptions options() {
+        return new ServerOptions(host, port, apiKey(), maxConcurrent, maxQueue, modelName != null ? modelName : defaultId(), 0, prefillChunk,
+                new ServerOptions.ConnectionLimits(maxConnections, millis("--header-timeout", headerTimeout), millis("--body-timeout", bodyTimeout),
+                        ServerOptions.ConnectionLimits.DEFAULT.maxBodyBytes()),
+                new ServerOptions.WebAccess(allowedHosts, corsOrigins));
     }
 
     /** --api-key, else --api-key-file, else MOE4J_API_KEY, else none. */

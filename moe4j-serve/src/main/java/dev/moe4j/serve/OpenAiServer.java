@@ -125,11 +125,31 @@ public final class OpenAiServer implements AutoCloseable {
     private Moe4jException startFailure(RuntimeException e) {
         Throwable root = e;
         while (root.getCause() != null && root.getCause() != root) root = root.getCause();
-        String why = root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName();
-        if (root instanceof java.net.BindException && why.toLowerCase(java.util.Locale.ROOT).contains("in use")) {
-            why += " (another server on that port? choose one with --port, or 0 for a free one)";
+        return cannotListen(options.host(), options.port(), root);
+    }
+
+    /**
+     * Fails now, as {@link #start} would, if {@code host:port} cannot be listened on, so that a command can say so
+     * before it spends time loading a model. (Another process may still take the port in between.)
+     *
+     * @throws Moe4jException naming host:port and the reason (address in use, unknown host)
+     */
+    public static void checkCanListen(String host, int port) {
+        if (port == 0) return;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true); // as Jetty does, so a port in TIME_WAIT is not taken for busy
+            probe.bind(new java.net.InetSocketAddress(host, port));
+        } catch (java.io.IOException | RuntimeException e) {
+            throw cannotListen(host, port, e);
         }
-        return new Moe4jException("cannot listen on " + options.host() + ":" + options.port() + ": " + why, e);
+    }
+
+    private static Moe4jException cannotListen(String host, int port, Throwable why) {
+        String reason = why.getMessage() != null ? why.getMessage() : why.getClass().getSimpleName();
+        if (why instanceof java.net.BindException && reason.toLowerCase(java.util.Locale.ROOT).contains("in use")) {
+            reason += " (another server on that port? choose one with --port, or 0 for a free one)";
+        }
+        return new Moe4jException("cannot listen on " + host + ":" + port + ": " + reason, why);
     }
 
     public int port() { return app.port(); }

@@ -1,6 +1,7 @@
 package dev.moe4j.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.moe4j.util.Moe4jException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -18,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -229,6 +231,18 @@ class ErrorsTest {
     void malformedHttpGetsJsonErrors() throws Exception {
         assertError(400, null, reply(RawHttp.exchange(s.server.port(), "GARBAGE\r\n\r\n")));
         assertError(431, null, reply(RawHttp.exchange(s.server.port(), RawHttp.get("/health", "localhost", "X-Big: " + "a".repeat(20_000)))));
+    }
+
+    @Test
+    void aPortInUseFailsToStartWithOneLineNamingTheAddress() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            ServerOptions busy = new ServerOptions("127.0.0.1", taken.getLocalPort(), null, 1, 0, "m", 0);
+            Moe4jException e = assertThrows(Moe4jException.class, () -> TestServer.start("qwen2moe-tiny", busy).close());
+            assertTrue(e.getMessage().startsWith("cannot listen on 127.0.0.1:" + taken.getLocalPort() + ": "), e.getMessage());
+            assertEquals(1, e.getMessage().lines().count(), e.getMessage());
+            Moe4jException early = assertThrows(Moe4jException.class, () -> OpenAiServer.checkCanListen("127.0.0.1", taken.getLocalPort()));
+            assertEquals(e.getMessage(), early.getMessage(), "the early check says the same");
+        }
     }
 
     /** A client that gives up mid-upload costs one 400 and no stack trace in the log. */
