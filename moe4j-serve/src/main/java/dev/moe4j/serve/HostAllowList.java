@@ -23,7 +23,7 @@ final class HostAllowList {
     HostAllowList(String boundHost, List<String> extra) {
         names.addAll(LOOPBACK);
         names.add(normalise(boundHost));
-        for (String h : extra) names.add(normalise(h));
+        for (String h : extra) names.add(normalise(withoutPort(h.trim()))); // any port is served, so a listed one is dropped
         this.any = extra.contains("*");
     }
 

@@ -23,7 +23,7 @@ class BrowserAccessTest {
     static void start() {
         plain = TestServer.start("qwen2moe-tiny", new ServerOptions("127.0.0.1", 0, null, 2, 0, "qwen2moe-tiny", 0));
         opened = TestServer.start("qwen2moe-tiny", new ServerOptions("127.0.0.1", 0, "sk-test", 2, 0, "qwen2moe-tiny", 0)
-                .withAccess(new ServerOptions.WebAccess(List.of("models.example.org"), List.of("https://app.example"))));
+                .withAccess(new ServerOptions.WebAccess(List.of("models.example.org", "api.example.org:8443"), List.of("https://app.example"))));
     }
 
     @AfterAll
@@ -78,6 +78,7 @@ class BrowserAccessTest {
         assertEquals(200, get(opened, "/health", "models.example.org:443").status());
         assertEquals(200, get(opened, "/health", "Models.Example.Org").status());
         assertEquals(403, get(opened, "/health", "other.example.org").status());
+        assertEquals(200, get(opened, "/health", "api.example.org").status(), "a port given with a name is not required");
         try (TestServer any = TestServer.start("qwen2moe-tiny", new ServerOptions("127.0.0.1", 0, null, 1, 0, "qwen2moe-tiny", 0)
                 .withAccess(new ServerOptions.WebAccess(List.of("*"), List.of())))) {
             assertEquals(200, get(any, "/health", "anything.example").status());
