@@ -28,13 +28,15 @@ final class CompletionHandler {
     private final String modelId;
     private final ChatTemplate template;
     private final RequestBody body;
+    private final ClientWatch clients;
 
-    CompletionHandler(Model model, Engine engine, String modelId, RequestBody body) {
+    CompletionHandler(Model model, Engine engine, String modelId, RequestBody body, ClientWatch clients) {
         this.model = model;
         this.engine = engine;
         this.modelId = modelId;
         this.template = ChatTemplate.detect(model.chatTemplate());
         this.body = body;
+        this.clients = clients;
     }
 
     void chat(Context ctx) throws Exception {
@@ -91,8 +93,8 @@ final class CompletionHandler {
         }
         Shape shape = new Shape(chat, (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", ""),
                 System.currentTimeMillis() / 1000, modelId);
-        ClientWatch.onDisconnect(ctx, seq::cancel); // a client that leaves, streaming or not, stops its generation at once
-        try {
+        // A client that leaves, streaming or not, stops its generation at once.
+        try (ClientWatch.Watch watch = clients.watch(ctx, seq::cancel)) {
             if (r.stream()) stream(ctx, seq, shape, r.includeUsage());
             else whole(ctx, seq, shape);
         } finally {

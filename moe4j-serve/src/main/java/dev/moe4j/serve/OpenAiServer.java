@@ -35,6 +35,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final Metrics metrics;
     private final Engine engine;
     private final ReadDeadlines deadlines;
+    private final ClientWatch clients = new ClientWatch();
     private final HostAllowList hosts;
     private final Javalin app;
     private final long created = System.currentTimeMillis() / 1000;
@@ -55,7 +56,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.hosts = new HostAllowList(options.host(), options.access().allowedHosts());
         this.engine = new Engine(model, metrics, options.maxConcurrent(), options.maxQueue(), options.stepPauseMillis(), options.prefillChunk());
         this.deadlines = new ReadDeadlines(options.limits().headerTimeoutMillis(), metrics);
-        CompletionHandler completions = new CompletionHandler(model, engine, options.modelId(), new RequestBody(options.limits(), metrics));
+        CompletionHandler completions = new CompletionHandler(model, engine, options.modelId(), new RequestBody(options.limits(), metrics), clients);
         try {
             this.app = Javalin.create(cfg -> {
                 cfg.startup.showJavalinBanner = false;
@@ -103,6 +104,7 @@ public final class OpenAiServer implements AutoCloseable {
         } catch (RuntimeException e) {
             engine.close();
             deadlines.close();
+            clients.close();
             throw startFailure(e);
         }
         log.info("serving {} on http://{}:{}", options.modelId(), options.host(), port());
@@ -212,5 +214,6 @@ public final class OpenAiServer implements AutoCloseable {
         app.stop();
         engine.close();
         deadlines.close();
+        clients.close();
     }
 }

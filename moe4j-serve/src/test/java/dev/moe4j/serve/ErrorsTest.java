@@ -176,6 +176,34 @@ class ErrorsTest {
         assertEquals(cancelledBefore + 1, metric("moe4j_cancelled_total"), s.server.metrics().render());
     }
 
+    /** The disconnect watch reads nothing: a kept-alive connection serves the next request, pipelined ones included. */
+    @Test
+    void aWatchedConnectionStaysReusableAndPipelinedRequestsAreAnswered() throws Exception {
+        long cancelledBefore = metric("moe4j_cancelled_total");
+        String one = RawHttp.post("/v1/completions", "localhost", "application/json", completion(",\"max_tokens\":2,\"temperature\":0"),
+                "Authorization: Bearer " + KEY);
+        String streamed = RawHttp.post("/v1/completions", "localhost", "application/json",
+                completion(",\"max_tokens\":2,\"temperature\":0,\"stream\":true"), "Authorization: Bearer " + KEY);
+        try (RawHttp c = new RawHttp(s.server.port())) {
+            c.send(one);
+            assertEquals(200, c.response().status());
+            c.send(one);
+            RawHttp.Response again = c.response();
+            assertEquals(200, again.status(), again.body());
+            assertEquals("length", again.json().at("/choices/0/finish_reason").asText());
+            c.send(one + one); // pipelined: the second arrives while the first is generating
+            assertEquals(200, c.response().status());
+            assertEquals(200, c.response().status(), "the pipelined request was left for Jetty to read");
+            c.send(streamed);
+            String status = c.line();
+            assertTrue(status.contains(" 200 "), status);
+            String line;
+            while ((line = c.line()) != null && !line.equals("data: [DONE]")) { } // read to the end before hanging up
+            assertEquals("data: [DONE]", line);
+        }
+        assertEquals(cancelledBefore, metric("moe4j_cancelled_total"), "no request was taken for abandoned");
+    }
+
     @Test
     void maxTokensNearTheIntLimitIs400NotAnOverflow() throws Exception {
         assertError(400, "context_length_exceeded", post("/completions", completion(",\"max_tokens\":2147483647"), KEY));
