@@ -105,7 +105,7 @@ public final class OpenAiServer implements AutoCloseable {
             engine.close();
             deadlines.close();
             clients.close();
-            throw startFailure(e);
+            throw listenFailure(e);
         }
         log.info("serving {} on http://{}:{}", options.modelId(), options.host(), port());
     }
@@ -124,10 +124,12 @@ public final class OpenAiServer implements AutoCloseable {
         return connector;
     }
 
-    private Moe4jException startFailure(RuntimeException e) {
+    /** A failure to bind (port in use, unknown host) as a one-line Moe4jException; anything else as it is. */
+    private RuntimeException listenFailure(RuntimeException e) {
         Throwable root = e;
         while (root.getCause() != null && root.getCause() != root) root = root.getCause();
-        return cannotListen(options.host(), options.port(), root);
+        boolean network = root instanceof java.io.IOException || root instanceof java.nio.channels.UnresolvedAddressException;
+        return network ? cannotListen(options.host(), options.port(), root) : e;
     }
 
     /**
