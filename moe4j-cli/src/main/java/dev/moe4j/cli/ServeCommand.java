@@ -56,12 +56,12 @@ final class ServeCommand implements Callable<Integer> {
     int maxConnections;
 
     @Option(names = "--header-timeout", paramLabel = "SECONDS", defaultValue = "10",
-            description = "A request's headers must arrive within this many seconds of the connection opening or its previous response, "
-                    + "else 408 and the connection is closed (default: ${DEFAULT-VALUE}).")
+            description = "A request's headers must be complete within this many seconds of its first byte, else 408 and the connection "
+                    + "is closed; idle connections are left to the 30 s idle timeout (default: ${DEFAULT-VALUE}).")
     double headerTimeout;
 
     @Option(names = "--body-timeout", paramLabel = "SECONDS", defaultValue = "30",
-            description = "A request's body must arrive within this many seconds of its headers, else 408 (default: ${DEFAULT-VALUE}).")
+            description = "A request's body must be complete within this many seconds of its headers, else 408 (default: ${DEFAULT-VALUE}).")
     double bodyTimeout;
 
     @Option(names = "--max-concurrent", paramLabel = "N", defaultValue = "8",

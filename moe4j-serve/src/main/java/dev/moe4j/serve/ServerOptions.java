@@ -43,12 +43,13 @@ public record ServerOptions(String host, int port, String apiKey, int maxConcurr
     }
 
     /**
-     * What one client may hold. A connection must deliver a request's headers within {@code headerTimeoutMillis} of
-     * opening or of its previous response (so a client that sends a header line every few seconds, or idles
-     * between requests, is closed), and the request's body within {@code bodyTimeoutMillis} of its headers.
+     * What one client may hold. Once a request's first byte is in, its headers must be complete within
+     * {@code headerTimeoutMillis} (so a client that sends a header line every few seconds is closed, with a 408), and
+     * its body within {@code bodyTimeoutMillis} of the headers. Connections with no request on the way are left to
+     * Jetty's idle timeout (30 s; {@code headerTimeoutMillis} while at {@code maxConnections}).
      *
      * @param maxConnections      open connections at most; further clients wait in the listen backlog until one closes
-     * @param headerTimeoutMillis ms allowed for a request's headers (request line included)
+     * @param headerTimeoutMillis ms from a request's first byte to the end of its headers (request line included)
      * @param bodyTimeoutMillis   ms allowed for a request's body once its headers are in
      * @param maxBodyBytes        largest request body accepted, in bytes; larger ones get 413
      */
