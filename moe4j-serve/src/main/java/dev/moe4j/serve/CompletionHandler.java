@@ -20,21 +20,27 @@ import java.util.UUID;
 final class CompletionHandler {
     /** How long a stream may stay silent before a keep-alive comment (which also detects gone clients). */
     private static final long HEARTBEAT_MILLIS = 1_000;
+    /** The status counted in metrics for a request whose client left before its answer (nginx's 499). */
+    private static final int CLIENT_CLOSED_REQUEST = 499;
 
     private final Model model;
     private final Engine engine;
     private final String modelId;
     private final ChatTemplate template;
+    private final RequestBody body;
+    private final ClientWatch clients;
 
-    CompletionHandler(Model model, Engine engine, String modelId) {
+    CompletionHandler(Model model, Engine engine, String modelId, RequestBody body, ClientWatch clients) {
         this.model = model;
         this.engine = engine;
         this.modelId = modelId;
         this.template = ChatTemplate.detect(model.chatTemplate());
+        this.body = body;
+        this.clients = clients;
     }
 
     void chat(Context ctx) throws Exception {
-        GenerationRequest r = GenerationRequest.chat(Json.parse(ctx.body()));
+        GenerationRequest r = GenerationRequest.chat(body.json(ctx));
         checkModel(r);
         Tokenizer tok = model.tokenizer();
         String bos = tok.bosId() >= 0 ? tok.tokenText(tok.bosId()) : null;
@@ -48,7 +54,7 @@ final class CompletionHandler {
     }
 
     void completion(Context ctx) throws Exception {
-        GenerationRequest r = GenerationRequest.completion(Json.parse(ctx.body()));
+        GenerationRequest r = GenerationRequest.completion(body.json(ctx));
         checkModel(r);
         Tokenizer tok = model.tokenizer();
         run(ctx, r, tok.encode(r.prompt(), true), stopTokens(tok), r.stop(), false);
@@ -72,7 +78,7 @@ final class CompletionHandler {
         int context = model.config().contextLength();
         if (prompt.length == 0) throw ApiException.badRequest(chat ? "messages" : "prompt", "the prompt is empty");
         int max = r.maxTokens() != null ? r.maxTokens() : context - prompt.length;
-        if (prompt.length + max > context || max < 1) {
+        if (max < 1 || max > context - prompt.length) { // not prompt.length + max: that overflows for max near 2^31
             throw new ApiException(400, "invalid_request_error", "context_length_exceeded", chat ? "messages" : "prompt",
                     "this model's context is " + context + " tokens, but the prompt has " + prompt.length
                             + " tokens and max_tokens asks for " + max + " more");
@@ -83,11 +89,12 @@ final class CompletionHandler {
         try {
             engine.submit(seq);
         } catch (Engine.OverloadedException e) {
-            throw new ApiException(429, "rate_limit_exceeded", "server_busy", null, e.getMessage());
+            throw new ApiException(429, "rate_limit_exceeded", "server_busy", null, e.getMessage()); // with Retry-After
         }
         Shape shape = new Shape(chat, (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", ""),
                 System.currentTimeMillis() / 1000, modelId);
-        try {
+        // A client that leaves, streaming or not, stops its generation at once.
+        try (ClientWatch.Watch watch = clients.watch(ctx, seq::cancel)) {
             if (r.stream()) stream(ctx, seq, shape, r.includeUsage());
             else whole(ctx, seq, shape);
         } finally {
@@ -98,9 +105,14 @@ final class CompletionHandler {
     private void whole(Context ctx, Sequence seq, Shape shape) throws InterruptedException {
         StringBuilder text = new StringBuilder();
         while (true) {
-            Sequence.Event e = seq.next(60_000);
+            Sequence.Event e = seq.next(HEARTBEAT_MILLIS);
             switch (e) {
-                case null -> { }
+                case null -> {
+                    if (seq.cancelled()) { // the client left (ClientWatch): nobody to answer
+                        ctx.status(CLIENT_CLOSED_REQUEST);
+                        return;
+                    }
+                }
                 case Sequence.Text t -> text.append(t.text());
                 case Sequence.Failed f -> throw new ApiException(500, "server_error", null, null, f.message());
                 case Sequence.Done d -> {
@@ -121,7 +133,10 @@ final class CompletionHandler {
             while (true) {
                 Sequence.Event e = seq.next(HEARTBEAT_MILLIS);
                 switch (e) {
-                    case null -> write(out, ": keep-alive\n\n");
+                    case null -> {
+                        if (seq.cancelled()) return; // the client left (ClientWatch)
+                        write(out, ": keep-alive\n\n");
+                    }
                     case Sequence.Text t -> send(out, shape.chunk(t.text(), false, null));
                     case Sequence.Failed f -> {
                         ApiException err = new ApiException(500, "server_error", null, null, f.message());

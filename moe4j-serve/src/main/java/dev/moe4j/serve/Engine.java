@@ -52,6 +52,7 @@ public final class Engine implements AutoCloseable {
     private Slot[] stepSlots = new Slot[0];
     private float[] stepLogits = new float[0];
     private static final int[] NO_HISTORY = {};
+    private static final String GENERATION_FAILED = "generation failed; the server log has the details";
 
     /** A sequence being decoded: its cache, sampler and text state. Touched only by the engine thread. */
     private static final class Slot {
@@ -103,15 +104,37 @@ public final class Engine implements AutoCloseable {
         this.thread = Thread.ofPlatform().name("moe4j-engine").daemon().start(this::loop);
     }
 
-    /** Queues a sequence; its events arrive on the sequence. */
+    /**
+     * Queues a sequence; its events arrive on the sequence.
+     *
+     * @throws OverloadedException when every slot and queue place is taken by a live request
+     */
     public void submit(Sequence seq) {
-        int n = admitted.incrementAndGet();
-        if (n > maxConcurrent + maxQueue) {
-            admitted.decrementAndGet();
+        if (!tryAdmit() && (dropCancelledWaiting() == 0 || !tryAdmit())) {
             throw new OverloadedException("the server is busy: all " + maxConcurrent + " slots"
                     + (maxQueue > 0 ? " and " + maxQueue + " queue places" : "") + " are taken; retry later");
         }
         waiting.add(seq);
+    }
+
+    private boolean tryAdmit() {
+        if (admitted.incrementAndGet() <= maxConcurrent + maxQueue) return true;
+        admitted.decrementAndGet();
+        return false;
+    }
+
+    /**
+     * Frees the queue places of requests whose clients left while they waited; otherwise clients that hang up
+     * right after sending could fill the queue and get live requests refused. Returns how many were dropped.
+     */
+    private int dropCancelledWaiting() {
+        int[] dropped = {0};
+        waiting.removeIf(s -> s.cancelled() && ++dropped[0] > 0);
+        for (int i = 0; i < dropped[0]; i++) {
+            admitted.decrementAndGet();
+            metrics.cancelled();
+        }
+        return dropped[0];
     }
 
     public int queueDepth() { return waiting.size(); }
@@ -132,9 +155,11 @@ public final class Engine implements AutoCloseable {
             } catch (InterruptedException e) {
                 break;
             } catch (RuntimeException | Error e) {
-                // A step failed (a bug or an out-of-memory): fail the sequences in it, keep serving.
+                // A step failed (a bug or an out-of-memory): fail the sequences in it, keep serving. The client is
+                // told no Java exception; the log has it.
                 log.error("decode step failed", e);
-                for (Slot s : List.copyOf(active)) finish(s, new Sequence.Failed("generation failed: " + e));
+                for (Slot s : List.copyOf(active)) finish(s, new Sequence.Failed(GENERATION_FAILED));
+                for (Slot s : List.copyOf(prefilling)) finish(s, new Sequence.Failed(GENERATION_FAILED));
             }
         }
         for (Slot s : List.copyOf(active)) finish(s, new Sequence.Failed("the server is shutting down"));
@@ -159,9 +184,15 @@ public final class Engine implements AutoCloseable {
         }
         try {
             prefilling.add(new Slot(seq, transformer.newCache(seq.prompt.length + seq.maxTokens), model.tokenizer().streamingDecoder()));
-        } catch (RuntimeException e) {
+        } catch (OutOfMemoryError e) { // the heap cannot hold this request's KV cache now
+            log.warn("no memory for a KV cache of {} + {} tokens", seq.prompt.length, seq.maxTokens);
             admitted.decrementAndGet();
-            seq.emit(new Sequence.Failed(e.getMessage()));
+            seq.emit(new Sequence.Failed("not enough memory for a " + (seq.prompt.length + seq.maxTokens)
+                    + "-token KV cache now; retry later or ask for fewer max_tokens"));
+        } catch (RuntimeException e) {
+            log.error("cannot start a sequence", e);
+            admitted.decrementAndGet();
+            seq.emit(new Sequence.Failed(GENERATION_FAILED));
         }
     }
 
@@ -184,7 +215,7 @@ public final class Engine implements AutoCloseable {
             log.error("prefill failed", e);
             prefilling.remove(0);
             admitted.decrementAndGet();
-            slot.seq.emit(new Sequence.Failed("generation failed: " + e.getMessage()));
+            slot.seq.emit(new Sequence.Failed(GENERATION_FAILED));
             return;
         }
         metrics.prompt(n, System.nanoTime() - t0);

@@ -19,9 +19,8 @@ record GenerationRequest(String model, String prompt, List<ChatTemplate.Message>
         if (!msgs.isArray() || msgs.isEmpty()) throw ApiException.badRequest("messages", "'messages' must be a non-empty array");
         List<ChatTemplate.Message> messages = new ArrayList<>();
         for (int i = 0; i < msgs.size(); i++) messages.add(message(msgs.get(i), "messages[" + i + "]"));
-        Integer max = optInt(body, "max_completion_tokens");
-        if (max == null) max = optInt(body, "max_tokens");
-        return common(body, null, messages, max);
+        String maxField = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        return common(body, null, messages, maxField);
     }
 
     static GenerationRequest completion(JsonNode body) {
@@ -31,14 +30,15 @@ record GenerationRequest(String model, String prompt, List<ChatTemplate.Message>
         if (p.isTextual()) prompt = p.asText();
         else if (p.isArray() && p.size() == 1 && p.get(0).isTextual()) prompt = p.get(0).asText();
         else throw ApiException.badRequest("prompt", "'prompt' must be a string (or an array of one string)");
-        return common(body, prompt, null, optInt(body, "max_tokens"));
+        return common(body, prompt, null, "max_tokens");
     }
 
-    private static GenerationRequest common(JsonNode body, String prompt, List<ChatTemplate.Message> messages, Integer max) {
+    private static GenerationRequest common(JsonNode body, String prompt, List<ChatTemplate.Message> messages, String maxField) {
         JsonNode m = body.get("model");
         if (m == null || m.isNull()) throw ApiException.badRequest("model", "missing required field 'model'");
         if (!m.isTextual()) throw ApiException.badRequest("model", "'model' must be a string");
-        if (max != null && max < 1) throw ApiException.badRequest("max_tokens", "'max_tokens' must be at least 1, got " + max);
+        Integer max = optInt(body, maxField);
+        if (max != null && max < 1) throw ApiException.badRequest(maxField, "'" + maxField + "' must be at least 1, got " + max);
         Integer n = optInt(body, "n");
         if (n != null && n != 1) throw ApiException.badRequest("n", "only n = 1 is supported");
         float temperature = optFloat(body, "temperature", 1f);
@@ -46,10 +46,13 @@ record GenerationRequest(String model, String prompt, List<ChatTemplate.Message>
         float topP = optFloat(body, "top_p", 1f);
         if (!(topP > 0 && topP <= 1)) throw ApiException.badRequest("top_p", "'top_p' must be in (0, 1]");
         JsonNode seed = body.get("seed");
-        if (seed != null && !seed.isNull() && !seed.canConvertToLong()) throw ApiException.badRequest("seed", "'seed' must be an integer");
+        if (seed != null && !seed.isNull() && !(seed.isIntegralNumber() && seed.canConvertToLong())) {
+            throw ApiException.badRequest("seed", "'seed' must be an integer in [-2^63, 2^63)");
+        }
         boolean stream = optBool(body, "stream");
         JsonNode so = body.get("stream_options");
-        boolean usage = so != null && so.isObject() && so.path("include_usage").asBoolean(false);
+        if (so != null && !so.isNull() && !so.isObject()) throw ApiException.badRequest("stream_options", "'stream_options' must be an object");
+        boolean usage = so != null && so.isObject() && optBool(so, "include_usage", "stream_options.include_usage");
         return new GenerationRequest(m.asText(), prompt, messages, max, temperature, topP,
                 seed == null || seed.isNull() ? null : seed.asLong(), stop(body.get("stop")), stream, usage);
     }
@@ -99,7 +102,8 @@ record GenerationRequest(String model, String prompt, List<ChatTemplate.Message>
     private static Integer optInt(JsonNode body, String field) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) return null;
-        if (!v.isIntegralNumber() || !v.canConvertToInt()) throw ApiException.badRequest(field, "'" + field + "' must be an integer");
+        if (!v.isIntegralNumber()) throw ApiException.badRequest(field, "'" + field + "' must be an integer, got " + v);
+        if (!v.canConvertToInt()) throw ApiException.badRequest(field, "'" + field + "' is out of range: " + v);
         return v.asInt();
     }
 
@@ -111,9 +115,13 @@ record GenerationRequest(String model, String prompt, List<ChatTemplate.Message>
     }
 
     private static boolean optBool(JsonNode body, String field) {
-        JsonNode v = body.get(field);
+        return optBool(body, field, field);
+    }
+
+    private static boolean optBool(JsonNode parent, String field, String path) {
+        JsonNode v = parent.get(field);
         if (v == null || v.isNull()) return false;
-        if (!v.isBoolean()) throw ApiException.badRequest(field, "'" + field + "' must be true or false");
+        if (!v.isBoolean()) throw ApiException.badRequest(path, "'" + path + "' must be true or false");
         return v.asBoolean();
     }
 }

@@ -1,26 +1,48 @@
 package dev.moe4j.serve;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-/** The OpenAI response shapes, built as Jackson trees. */
+import java.io.IOException;
+
+/** The OpenAI response shapes, built as Jackson trees, and strict parsing of request bodies. */
 final class Json {
-    static final ObjectMapper MAPPER = new ObjectMapper();
+    /** Duplicate keys and anything after the top-level value are errors, not silently resolved. */
+    static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build())
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private Json() {}
 
     static ObjectNode object() { return MAPPER.createObjectNode(); }
 
-    static JsonNode parse(String body) {
-        if (body == null || body.isBlank()) throw ApiException.badRequest(null, "the request body is empty: expected a JSON object");
+    /**
+     * One JSON object from a UTF-8 body.
+     *
+     * @throws ApiException 400 naming what is wrong and where (line, column)
+     */
+    static JsonNode parse(byte[] body) {
         JsonNode n;
         try {
             n = MAPPER.readTree(body);
-        } catch (Exception e) {
-            throw ApiException.badRequest(null, "the request body is not valid JSON: " + firstLine(e.getMessage()));
+        } catch (StreamConstraintsException e) {
+            throw ApiException.badRequest(null, "the request body is not valid JSON: it nests too deeply or has a number or name too long");
+        } catch (MismatchedInputException e) { // FAIL_ON_TRAILING_TOKENS
+            throw ApiException.badRequest(null, "the request body is not valid JSON: unexpected data after the object" + at(e.getLocation()));
+        } catch (JsonProcessingException e) {
+            throw ApiException.badRequest(null, "the request body is not valid JSON: " + firstLine(e.getOriginalMessage()) + at(e.getLocation()));
+        } catch (IOException e) {
+            throw ApiException.badRequest(null, "the request body is not valid JSON");
         }
-        if (n == null || !n.isObject()) throw ApiException.badRequest(null, "the request body must be a JSON object");
+        if (n == null || n.isMissingNode()) throw ApiException.badRequest(null, "the request body is empty: expected a JSON object");
+        if (!n.isObject()) throw ApiException.badRequest(null, "the request body must be a JSON object");
         return n;
     }
 
@@ -49,6 +71,10 @@ final class Json {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private static String at(JsonLocation where) {
+        return where == null || where.getLineNr() < 1 ? "" : " (line " + where.getLineNr() + ", column " + where.getColumnNr() + ")";
     }
 
     private static String firstLine(String s) {

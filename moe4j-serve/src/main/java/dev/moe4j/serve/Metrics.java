@@ -16,7 +16,8 @@ public final class Metrics {
     private final AtomicLong promptTokens = new AtomicLong(), completionTokens = new AtomicLong();
     private final AtomicLong prefillNanos = new AtomicLong(), decodeNanos = new AtomicLong();
     private final AtomicLong decodeSteps = new AtomicLong(), decodeRows = new AtomicLong(), cancelled = new AtomicLong();
-    private volatile IntSupplier queueDepth = () -> 0, active = () -> 0;
+    private final AtomicLong readTimeouts = new AtomicLong();
+    private volatile IntSupplier queueDepth = () -> 0, active = () -> 0, connections = () -> 0;
 
     public Metrics(int layers, int experts) {
         this.layers = layers;
@@ -28,6 +29,8 @@ public final class Metrics {
         this.queueDepth = queueDepth;
         this.active = active;
     }
+
+    void connectionGauge(IntSupplier open) { this.connections = open; }
 
     void routed(int layer, RoutingPlan plan) {
         for (int e = 0; e < experts && e < plan.experts(); e++) {
@@ -50,6 +53,8 @@ public final class Metrics {
     void generated(int tokens) { completionTokens.addAndGet(tokens); }
 
     void cancelled() { cancelled.incrementAndGet(); }
+
+    void readTimeout() { readTimeouts.incrementAndGet(); }
 
     void request(String endpoint, int status) {
         String key = "endpoint=\"" + endpoint + "\",status=\"" + status + "\"";
@@ -77,6 +82,9 @@ public final class Metrics {
         metric(b, "moe4j_decode_tokens_per_second", "gauge", "Decode throughput while decoding: decode rows / decode seconds",
                 secs > 0 ? decodeRows.get() / secs : 0);
         metric(b, "moe4j_cancelled_total", "counter", "Sequences dropped because the client went away", cancelled.get());
+        metric(b, "moe4j_read_timeouts_total", "counter", "Connections closed because a request's headers or body came too slowly",
+                readTimeouts.get());
+        metric(b, "moe4j_open_connections", "gauge", "HTTP connections open now (at most --max-connections)", connections.getAsInt());
         metric(b, "moe4j_queue_depth", "gauge", "Requests waiting for a slot", queueDepth.getAsInt());
         metric(b, "moe4j_active_sequences", "gauge", "Sequences being generated", active.getAsInt());
         head(b, "moe4j_expert_tokens_total", "counter", "Tokens each routed expert of each MoE layer has processed (prefill and decode)");

@@ -32,11 +32,15 @@ final class TestServer implements AutoCloseable {
     }
 
     static TestServer start(String refName, String apiKey, int maxConcurrent, int maxQueue, long stepPauseMillis) {
+        return start(refName, new ServerOptions("127.0.0.1", 0, apiKey, maxConcurrent, maxQueue, refName, stepPauseMillis));
+    }
+
+    /** A server with these options (host and model id as given there) over the reference checkpoint {@code refName}. */
+    static TestServer start(String refName, ServerOptions options) {
         Path dir = refs(refName);
         Model m = Model.load(dir);
         try {
-            return new TestServer(m, OpenAiServer.start(m, new ServerOptions("127.0.0.1", 0, apiKey, maxConcurrent, maxQueue, refName,
-                    stepPauseMillis)), refName, dir);
+            return new TestServer(m, OpenAiServer.start(m, options), options.modelId(), dir);
         } catch (RuntimeException e) {
             m.close();
             throw e;
