@@ -27,10 +27,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * trickle bodies, or hang up mid-stream or mid-request, over and over. Every well-behaved request must come back
  * complete, {@code /health} must answer throughout, and afterwards the server must be idle with every slot free.
  * Bounded: 4 requests per well-behaved client, hostile clients stop when those are done, 90 s at most.
+ * Well-behaved clients do what OpenAI's clients do with a 429: wait for its {@code Retry-After} and try again (at most
+ * {@value #RETRIES} times). Hostile clients that hang up take slots until their departure is seen, so a burst of them
+ * can fill the queue for a moment; that must cost a well-behaved client a retry, never its request.
  */
 class HostileLoadTest {
     static final int GOOD = 32, HOSTILE = 32, REQUESTS_EACH = 4, MAX_TOKENS = 16;
     static final long READ_DEADLINE_MS = 2_000;
+    static final int RETRIES = 20;
+    static final AtomicInteger RETRIED = new AtomicInteger();
 
     @Test
     void sixtyFourClientsHalfOfThemHostile() throws Exception {
@@ -116,10 +121,10 @@ class HostileLoadTest {
             assertTrue(metric(s, "moe4j_read_timeouts_total") > 0, "tricklers were cut off");
             List<Long> sorted = healthMillis.stream().sorted().toList();
             System.out.printf("hostile load test: %d well-behaved requests complete in %.1f s beside %d hostile attempts; /health answered %d times, "
-                            + "median %d ms, slowest %d ms; %d sequences cancelled, %d connections cut for reading too slowly; hostile clients "
+                            + "median %d ms, slowest %d ms; %d retries after a 429; %d sequences cancelled, %d connections cut for reading too slowly; hostile clients "
                             + "stopped at %.1f s, server idle at %.1f s%n",
                     completed, secs, hostileAttempts.get(), sorted.size(), sorted.isEmpty() ? -1 : sorted.get(sorted.size() / 2),
-                    sorted.isEmpty() ? -1 : sorted.getLast(), metric(s, "moe4j_cancelled_total"), metric(s, "moe4j_read_timeouts_total"),
+                    sorted.isEmpty() ? -1 : sorted.getLast(), RETRIED.get(), metric(s, "moe4j_cancelled_total"), metric(s, "moe4j_read_timeouts_total"),
                     hostileStopped, idle);
             assertTrue(sorted.size() >= 1, "/health was polled during the run");
         }
@@ -148,8 +153,21 @@ class HostileLoadTest {
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build();
     }
 
+    /** Sends the request, retrying after a 429 as long as its Retry-After says (bounded by {@link #RETRIES}). */
+    private static <T> HttpResponse<T> send(HttpClient http, HttpRequest request, HttpResponse.BodyHandler<T> handler) throws Exception {
+        for (int attempt = 0; ; attempt++) {
+            HttpResponse<T> r = http.send(request, handler);
+            if (r.statusCode() != 429 || attempt == RETRIES) return r;
+            String after = r.headers().firstValue("Retry-After").orElse(null);
+            assertTrue(after != null, "a 429 says when to retry");
+            if (r.body() instanceof java.util.stream.Stream<?> lines) lines.close();
+            RETRIED.incrementAndGet();
+            Thread.sleep(Math.min(1000L * Long.parseLong(after), 2000));
+        }
+    }
+
     private static void whole(HttpClient http, TestServer s, int n) throws Exception {
-        HttpResponse<String> r = http.send(request(s, chat(n, false, MAX_TOKENS)), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = send(http, request(s, chat(n, false, MAX_TOKENS)), HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode(), r.body());
         JsonNode j = Json.MAPPER.readTree(r.body());
         String finish = j.at("/choices/0/finish_reason").asText();
@@ -159,7 +177,7 @@ class HostileLoadTest {
     }
 
     private static void streamed(HttpClient http, TestServer s, int n) throws Exception {
-        HttpResponse<java.util.stream.Stream<String>> r = http.send(request(s, chat(n, true, MAX_TOKENS)), HttpResponse.BodyHandlers.ofLines());
+        HttpResponse<java.util.stream.Stream<String>> r = send(http, request(s, chat(n, true, MAX_TOKENS)), HttpResponse.BodyHandlers.ofLines());
         assertEquals(200, r.statusCode());
         List<String> data = r.body().filter(l -> l.startsWith("data: ")).map(l -> l.substring(6)).toList();
         assertEquals("[DONE]", data.getLast(), "stream ends with [DONE]");
