@@ -1,5 +1,6 @@
 package dev.moe4j.model;
 
+import dev.moe4j.kernel.Matrix;
 import dev.moe4j.kernel.PackedQ4;
 import dev.moe4j.model.TensorNames.Projection;
 import dev.moe4j.moe.DenseMlp;
@@ -12,7 +13,6 @@ import dev.moe4j.moe.MoeLayer;
 import dev.moe4j.moe.SharedExpert;
 import dev.moe4j.moe.SoftmaxTopK;
 import dev.moe4j.moe.SwiGluExperts;
-import dev.moe4j.tensor.Matrix;
 import dev.moe4j.tensor.Tensor;
 
 /** Assembles a {@link MoeTransformer} from a config and named tensors, checking every shape. */
