@@ -12,7 +12,7 @@ import java.util.List;
  * product that matrix products are built on, the encoder from floats (a quantiser for block types) and the
  * llama.cpp file type of a file written in it. {@link #of} finds a type's instance.
  *
- * <p>A new storage type is a {@link DType} constant, a subclass here and one line in {@link #REGISTRY}.
+ * <p>A new storage type is a {@link DType} constant, a subclass here and one line in {@code REGISTRY}.
  * Its vector kernels go in that subclass, each written out in full inside one method: C2 compiles Vector API
  * code to SIMD only when the whole computation is inlined, so no helper calls inside the hot loops.
  *
