@@ -121,7 +121,7 @@ public final class GgufQuantizer {
             throw new Moe4jException(source + ": tensor '" + t.name() + "' is " + t.dtype()
                     + "; quantize reads F32, F16 or BF16 weights");
         }
-        long cols = t.dim(-1), rowBytes = cols * (t.dtype() == DType.F32 ? 4 : 2);
+        long cols = t.dim(-1), rowBytes = t.dtype().bytesFor(cols);
         return (row, count, dst, off) -> Dequant.dequantize(t.dtype(), t.data(), row * rowBytes, dst, off, Math.toIntExact(count * cols));
     }
 
