@@ -1,11 +1,11 @@
 package dev.moe4j.bench;
 
+import dev.moe4j.kernel.Matrix;
 import dev.moe4j.kernel.PackedQ4;
 import dev.moe4j.kernel.PackedQ8;
 import dev.moe4j.kernel.Parallel;
 import dev.moe4j.kernel.Quantize;
 import dev.moe4j.tensor.DType;
-import dev.moe4j.tensor.Matrix;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;

@@ -6,8 +6,8 @@ import jdk.incubator.vector.VectorOperators;
 
 import java.lang.foreign.MemorySegment;
 
-import static dev.moe4j.kernel.Dequant.F;
-import static dev.moe4j.kernel.Dequant.L;
+import static dev.moe4j.kernel.Species.F;
+import static dev.moe4j.kernel.Species.L;
 
 /**
  * Weight rows times activations for one block of rows, single-threaded: the building block that
@@ -46,8 +46,9 @@ public final class Gemm {
             else PackedQ8.rows(seg, off, cols, r0, r1, ACTIVATIONS8.get().prepare(x, xOff, 1, cols), out, outOff, outStride);
             return;
         }
+        TypeKernels kernels = TypeKernels.of(dt);   // one dispatch per block of rows; the kernels loop within a row
         if (n == 1) {
-            for (int r = r0; r < r1; r++) out[outOff + r] = Dequant.dot(dt, seg, off + rowBytes * r, x, xOff, cols);
+            for (int r = r0; r < r1; r++) out[outOff + r] = kernels.dot(seg, off + rowBytes * r, x, xOff, cols);
             return;
         }
         float[][] scratch = SCRATCH.get();
@@ -55,7 +56,7 @@ public final class Gemm {
         float[] w = scratch[0], sums = scratch[1];
         for (int rb = r0; rb < r1; rb += R) {
             int nr = Math.min(R, r1 - rb);
-            for (int i = 0; i < nr; i++) Dequant.dequantize(dt, seg, off + rowBytes * (rb + i), w, i * cols, cols);
+            for (int i = 0; i < nr; i++) kernels.dequantize(seg, off + rowBytes * (rb + i), w, i * cols, cols);
             for (int t = 0; t < n; t += T) {
                 int nt = Math.min(T, n - t);
                 micro(w, nr, cols, x, xOff + t * cols, nt, out, outOff + t * outStride + rb, outStride, sums);

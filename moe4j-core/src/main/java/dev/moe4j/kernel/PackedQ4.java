@@ -14,9 +14,9 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
 
-import static dev.moe4j.kernel.Dequant.F;
-import static dev.moe4j.kernel.Dequant.L;
-import static dev.moe4j.kernel.ScalarKernels.SHORT;
+import static dev.moe4j.kernel.LittleEndian.SHORT;
+import static dev.moe4j.kernel.Species.F;
+import static dev.moe4j.kernel.Species.L;
 
 /**
  * Q4_0 weights repacked ({@link DType#Q4_0_R16}) so that a row·vector product runs on 16-bit integers
@@ -174,7 +174,7 @@ public final class PackedQ4 {
                 IntVector q = (IntVector) v.convert(VectorOperators.F2I, 0);
                 total = total.add(q);
                 // Narrowed to shorts, consecutive pairs read as one int each (low half the even value).
-                ((ShortVector) q.convertShape(VectorOperators.I2S, Dequant.S, 0)).reinterpretAsInts().intoArray(pairs, 16 * block + i / 2);
+                ((ShortVector) q.convertShape(VectorOperators.I2S, Species.S, 0)).reinterpretAsInts().intoArray(pairs, 16 * block + i / 2);
             }
             scale[block] = d;
             sum[block] = total.reduceLanes(VectorOperators.ADD);
@@ -260,7 +260,7 @@ public final class PackedQ4 {
             IntVector v = s.reinterpretAsInts();
             IntVector dot = v.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 16)
                     .add(v.lanewise(VectorOperators.ASHR, 16)).sub(8 * xsum[xb + b]);
-            IntVector hs = (IntVector) ShortVector.fromMemorySegment(Dequant.S, seg, scales + (long) BLOCK_BYTES * b, LE).convertShape(VectorOperators.S2I, IV, 0);
+            IntVector hs = (IntVector) ShortVector.fromMemorySegment(Species.S, seg, scales + (long) BLOCK_BYTES * b, LE).convertShape(VectorOperators.S2I, IV, 0);
             FloatVector sc = hs.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f);
             acc = ((FloatVector) dot.convert(VectorOperators.I2F, 0)).mul(sc).fma(FloatVector.broadcast(F, xs[xb + b]), acc);
         }
@@ -280,7 +280,7 @@ public final class PackedQ4 {
         for (int b = 0, nb = cols / 32; b < nb; b++) {
             long blk = panel + (long) BLOCK_BYTES * b;
             for (int h = 0; h < PANEL / L; h++) {
-                IntVector hs = (IntVector) ShortVector.fromMemorySegment(Dequant.S, seg, blk + 2L * h * L, LE).convertShape(VectorOperators.S2I, IV, 0);
+                IntVector hs = (IntVector) ShortVector.fromMemorySegment(Species.S, seg, blk + 2L * h * L, LE).convertShape(VectorOperators.S2I, IV, 0);
                 FloatVector sc = hs.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f), bias = sc.mul(-8f);
                 for (int g = 0; g < 4; g++) {
                     IntVector v = IntVector.fromMemorySegment(IV, seg, blk + 32 + 64L * g + 4L * h * L, LE);

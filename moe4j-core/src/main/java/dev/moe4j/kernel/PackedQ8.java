@@ -12,10 +12,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
-import static dev.moe4j.kernel.Dequant.F;
-import static dev.moe4j.kernel.Dequant.L;
+import static dev.moe4j.kernel.LittleEndian.SHORT;
 import static dev.moe4j.kernel.PackedQ4.PANEL;
-import static dev.moe4j.kernel.ScalarKernels.SHORT;
+import static dev.moe4j.kernel.Species.F;
+import static dev.moe4j.kernel.Species.L;
 
 /**
  * Q8_0 weights repacked ({@link DType#Q8_0_R16}) so that decoding widens bytes to floats without shuffles.
@@ -191,7 +191,7 @@ public final class PackedQ8 {
                 s3 = ((FloatVector) v.lanewise(VectorOperators.LSHR, 24).convert(VectorOperators.I2F, 0)).fma(FloatVector.broadcast(F, xs[c + 3]), s3);
             }
             // f16 scales to floats as in PackedQ4: sign, exponent and mantissa moved into place, times 2^112.
-            IntVector hs = (IntVector) ShortVector.fromMemorySegment(Dequant.S, seg, blk + 2L * h * L, LE).convertShape(VectorOperators.S2I, IV, 0);
+            IntVector hs = (IntVector) ShortVector.fromMemorySegment(Species.S, seg, blk + 2L * h * L, LE).convertShape(VectorOperators.S2I, IV, 0);
             FloatVector sc = hs.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f);
             acc = s0.add(s1).add(s2.add(s3)).sub(a.offset[xb + b]).fma(sc, acc);
         }
@@ -223,7 +223,7 @@ public final class PackedQ8 {
         for (int b = 0, nb = cols / 32; b < nb; b++) {
             long blk = panel + (long) BLOCK_BYTES * b;
             for (int h = 0; h < PANEL / L; h++) {
-                IntVector hs = (IntVector) ShortVector.fromMemorySegment(Dequant.S, seg, blk + 2L * h * L, LE).convertShape(VectorOperators.S2I, IV, 0);
+                IntVector hs = (IntVector) ShortVector.fromMemorySegment(Species.S, seg, blk + 2L * h * L, LE).convertShape(VectorOperators.S2I, IV, 0);
                 FloatVector sc = hs.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f), bias = sc.mul(-128f);
                 for (int g = 0; g < 8; g++) {
                     IntVector v = IntVector.fromMemorySegment(IV, seg, blk + 32 + 64L * g + 4L * h * L, LE);

@@ -5,9 +5,9 @@ import jdk.incubator.vector.FloatVector;
 
 import java.lang.foreign.MemorySegment;
 
-import static dev.moe4j.kernel.Dequant.F;
-import static dev.moe4j.kernel.Dequant.L;
 import static dev.moe4j.kernel.PackedQ4.PANEL;
+import static dev.moe4j.kernel.Species.F;
+import static dev.moe4j.kernel.Species.L;
 
 /**
  * Several tokens (prefill, an expert's bin) times packed weights ({@link DType#Q4_0_R16},

@@ -10,9 +10,9 @@ import jdk.incubator.vector.VectorSpecies;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 
-import static dev.moe4j.kernel.Dequant.F;
 import static dev.moe4j.kernel.PackedQ4.BLOCK_BYTES;
 import static dev.moe4j.kernel.PackedQ4.PANEL;
+import static dev.moe4j.kernel.Species.F;
 
 /**
  * Several tokens times {@link DType#Q4_0_R16} weights on 16-bit integers, as decoding does: activations
@@ -123,7 +123,7 @@ public final class Q4Prefill {
     static void widenPanel(MemorySegment seg, long panel, int nb, short[] tile, float[] rowScale) {
         for (int b = 0; b < nb; b++) {
             long blk = panel + (long) BLOCK_BYTES * b;
-            IntVector hs = (IntVector) ShortVector.fromMemorySegment(Dequant.S, seg, blk, LE).convertShape(VectorOperators.S2I, IV, 0);
+            IntVector hs = (IntVector) ShortVector.fromMemorySegment(Species.S, seg, blk, LE).convertShape(VectorOperators.S2I, IV, 0);
             hs.lanewise(VectorOperators.LSHL, 13).and(0x8FFFE000).reinterpretAsFloats().mul(0x1p112f).intoArray(rowScale, PANEL * b);
             for (int g = 0; g < 4; g++) {
                 ShortVector w = ShortVector.fromMemorySegment(SV, seg, blk + 32 + 64L * g, LE);

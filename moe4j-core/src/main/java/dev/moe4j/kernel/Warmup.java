@@ -36,7 +36,7 @@ public final class Warmup {
         boolean first = DONE.isEmpty();
         for (Tensor t : tensors) {
             DType dt = t.dtype();
-            if (t.rank() < 2 || t.dim(-2) < ROWS || dt == DType.I32 || dt == DType.I64 || dt == DType.F64 || DONE.contains(dt)) continue;
+            if (t.rank() < 2 || t.dim(-2) < ROWS || !TypeKernels.of(dt).isWeightType() || DONE.contains(dt)) continue;
             DONE.add(dt);
             int cols = (int) t.dim(-1);
             long rowBytes = dt.bytesFor(cols);
@@ -52,7 +52,7 @@ public final class Warmup {
                 int tokens = 2 + i % TOKENS, rows = maxRows - i % 4;   // 2..8 tokens, whole and partial row blocks
                 Gemm.rows(dt, t.data(), 0, rowBytes, cols, 0, rows, x, 0, tokens, out, 0, maxRows);  // prefill tiles
                 Gemm.rows(dt, t.data(), 0, rowBytes, cols, 0, rows, x, 0, 1, out, 0, maxRows);       // decode dots
-                if (i % 8 == 0 && !dt.isPacked()) Dequant.dequantize(dt, t.data(), 0, row, 0, cols);  // embedding rows
+                if (i % 8 == 0 && !dt.isPacked()) TypeKernels.of(dt).dequantize(t.data(), 0, row, 0, cols);  // embedding rows
             }
         }
         if (!first) return;

@@ -2,10 +2,10 @@ package dev.moe4j.model;
 
 import dev.moe4j.kernel.Activations;
 import dev.moe4j.kernel.MatmulJob;
+import dev.moe4j.kernel.Matrix;
 import dev.moe4j.kernel.Parallel;
 import dev.moe4j.kernel.Scratch;
 import dev.moe4j.kernel.VectorOps;
-import dev.moe4j.tensor.Matrix;
 
 /** Causal multi-head attention with grouped KV heads, optional q/k/v biases and q/k RMSNorm, and RoPE. */
 public final class Attention implements AttentionLayer {

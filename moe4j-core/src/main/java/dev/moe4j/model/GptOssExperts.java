@@ -1,8 +1,8 @@
 package dev.moe4j.model;
 
+import dev.moe4j.kernel.Matrix;
 import dev.moe4j.moe.ClampedSwiGluExperts;
 import dev.moe4j.tensor.DType;
-import dev.moe4j.tensor.Matrix;
 
 import java.lang.foreign.MemorySegment;
 

@@ -2,9 +2,9 @@ package dev.moe4j.model;
 
 import dev.moe4j.kernel.Activations;
 import dev.moe4j.kernel.MatmulJob;
+import dev.moe4j.kernel.Matrix;
 import dev.moe4j.kernel.Scratch;
 import dev.moe4j.kernel.VectorOps;
-import dev.moe4j.tensor.Matrix;
 
 /**
  * DeepSeek's multi-head latent attention. Keys and values are rebuilt from a compressed latent

@@ -1,5 +1,6 @@
 package dev.moe4j.model;
 
+import dev.moe4j.kernel.Matrix;
 import dev.moe4j.kernel.PackedQ4;
 import dev.moe4j.model.TensorNames.Projection;
 import dev.moe4j.moe.DenseMlp;
@@ -8,7 +9,6 @@ import dev.moe4j.moe.LinearRouter;
 import dev.moe4j.moe.MoeLayer;
 import dev.moe4j.moe.SharedExpert;
 import dev.moe4j.moe.SwiGluExperts;
-import dev.moe4j.tensor.Matrix;
 import dev.moe4j.tensor.Tensor;
 
 /**

@@ -1,9 +1,9 @@
 package dev.moe4j.model;
 
 import dev.moe4j.kernel.Activations;
+import dev.moe4j.kernel.Matrix;
 import dev.moe4j.kernel.Scratch;
 import dev.moe4j.moe.PlanListener;
-import dev.moe4j.tensor.Matrix;
 import dev.moe4j.util.Moe4jException;
 
 /**

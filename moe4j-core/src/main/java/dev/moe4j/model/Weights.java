@@ -1,11 +1,11 @@
 package dev.moe4j.model;
 
 import dev.moe4j.kernel.Dequant;
+import dev.moe4j.kernel.Matrix;
 import dev.moe4j.kernel.PackedQ4;
 import dev.moe4j.kernel.PackedQ8;
 import dev.moe4j.kernel.Parallel;
 import dev.moe4j.tensor.DType;
-import dev.moe4j.tensor.Matrix;
 import dev.moe4j.tensor.NativeMemory;
 import dev.moe4j.tensor.Tensor;
 import dev.moe4j.tensor.TensorStore;

@@ -1,8 +1,8 @@
 package dev.moe4j.moe;
 
 import dev.moe4j.kernel.MatmulJob;
+import dev.moe4j.kernel.Matrix;
 import dev.moe4j.kernel.Scratch;
-import dev.moe4j.tensor.Matrix;
 
 /**
  * GPT-OSS experts: biased gate and up projections, {@code gate} clamped above at {@code limit}, {@code up}

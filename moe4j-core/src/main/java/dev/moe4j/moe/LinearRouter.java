@@ -1,7 +1,7 @@
 package dev.moe4j.moe;
 
+import dev.moe4j.kernel.Matrix;
 import dev.moe4j.kernel.Scratch;
-import dev.moe4j.tensor.Matrix;
 
 /** The usual router: logits = x · Wᵀ (+ b), then a {@link RoutingStrategy}. */
 public final class LinearRouter implements Router {

@@ -1,7 +1,7 @@
 package dev.moe4j.moe;
 
+import dev.moe4j.kernel.Matrix;
 import dev.moe4j.kernel.Scratch;
-import dev.moe4j.tensor.Matrix;
 
 /**
  * An always-on SwiGLU expert added to every token's output; Qwen2-MoE scales it per token by

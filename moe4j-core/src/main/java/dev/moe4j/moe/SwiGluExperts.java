@@ -1,9 +1,9 @@
 package dev.moe4j.moe;
 
 import dev.moe4j.kernel.MatmulJob;
+import dev.moe4j.kernel.Matrix;
 import dev.moe4j.kernel.VectorOps;
 import dev.moe4j.kernel.Scratch;
-import dev.moe4j.tensor.Matrix;
 
 /** Experts of the form {@code down · (silu(gate · x) ⊙ (up · x))}, as views over the weight file. */
 public final class SwiGluExperts implements ExpertBank {

@@ -96,7 +96,7 @@ class DequantTest {
     void everyHalfDecodesLikeFloat16ToFloat() {
         // All 65536 F16 and BF16 bit patterns through the vector path, compared bit for bit (NaNs as NaN).
         MemorySegment seg = MemorySegment.ofArray(new byte[65536 * 2]);
-        for (int i = 0; i < 65536; i++) seg.set(ScalarKernels.SHORT, 2L * i, (short) i);
+        for (int i = 0; i < 65536; i++) seg.set(LittleEndian.SHORT, 2L * i, (short) i);
         float[] got = new float[65536];
         for (DType t : new DType[]{DType.F16, DType.BF16}) {
             Dequant.dequantize(t, seg, 0, got, 0, 65536);
@@ -111,9 +111,9 @@ class DequantTest {
     @Test
     void integerAndDoubleTypesRead() {
         MemorySegment seg = MemorySegment.ofArray(new byte[64]);
-        seg.set(ScalarKernels.INT, 4, -7);
-        seg.set(ScalarKernels.LONG, 8, 1L << 40);
-        seg.set(ScalarKernels.DOUBLE, 16, 2.5);
+        seg.set(LittleEndian.INT, 4, -7);
+        seg.set(LittleEndian.LONG, 8, 1L << 40);
+        seg.set(LittleEndian.DOUBLE, 16, 2.5);
         assertEquals(-7f, Dequant.get(DType.I32, seg, 0, 1));
         assertEquals((float) (1L << 40), Dequant.get(DType.I64, seg, 0, 1));
         assertEquals(2.5f, Dequant.get(DType.F64, seg, 0, 2));

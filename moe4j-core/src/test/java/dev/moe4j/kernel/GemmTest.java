@@ -1,7 +1,6 @@
 package dev.moe4j.kernel;
 
 import dev.moe4j.tensor.DType;
-import dev.moe4j.tensor.Matrix;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 

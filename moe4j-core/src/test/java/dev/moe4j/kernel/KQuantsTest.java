@@ -59,10 +59,10 @@ class KQuantsTest {
         for (long blk = pad; blk < seg.byteSize(); blk += t.blockBytes) {
             float scale = (float) Math.scalb(r.nextFloat(), -r.nextInt(12));
             if (t == DType.Q4_K) {
-                seg.set(ScalarKernels.SHORT, blk, Float.floatToFloat16(scale));
-                seg.set(ScalarKernels.SHORT, blk + 2, Float.floatToFloat16((r.nextBoolean() ? 1 : -1) * r.nextFloat() * scale));
+                seg.set(LittleEndian.SHORT, blk, Float.floatToFloat16(scale));
+                seg.set(LittleEndian.SHORT, blk + 2, Float.floatToFloat16((r.nextBoolean() ? 1 : -1) * r.nextFloat() * scale));
             } else {
-                seg.set(ScalarKernels.SHORT, blk + 208, Float.floatToFloat16((r.nextBoolean() ? 1 : -1) * scale));
+                seg.set(LittleEndian.SHORT, blk + 208, Float.floatToFloat16((r.nextBoolean() ? 1 : -1) * scale));
             }
         }
         return seg;
@@ -191,7 +191,7 @@ class KQuantsTest {
     void q6kLayoutPlacesBitsWhereGgmlDoes() {
         // One block with d = 1, scales 1, and chosen 6-bit codes at positions in each quarter of each half.
         MemorySegment b = MemorySegment.ofArray(new byte[210]);
-        b.set(ScalarKernels.SHORT, 208, Float.floatToFloat16(1f));
+        b.set(LittleEndian.SHORT, 208, Float.floatToFloat16(1f));
         for (int j = 0; j < 16; j++) b.set(ValueLayout.JAVA_BYTE, 192 + j, (byte) 1);
         // value 32*q + l of half h: low nibble in ql[64h + l + 32*(q%2)] (low for q<2, high for q>=2),
         // high pair in qh[32h + l] bits 2q..2q+1.
@@ -213,8 +213,8 @@ class KQuantsTest {
     @Test
     void q4kLayoutUsesPackedSixBitScales() {
         MemorySegment b = MemorySegment.ofArray(new byte[144]);
-        b.set(ScalarKernels.SHORT, 0, Float.floatToFloat16(1f));
-        b.set(ScalarKernels.SHORT, 2, Float.floatToFloat16(1f));
+        b.set(LittleEndian.SHORT, 0, Float.floatToFloat16(1f));
+        b.set(LittleEndian.SHORT, 2, Float.floatToFloat16(1f));
         // sub-block 5: scale = (s[9] & 0xF) | (s[1] >> 6) << 4, min = (s[9] >> 4) | (s[5] >> 6) << 4
         b.set(ValueLayout.JAVA_BYTE, 4 + 9, (byte) 0x32);   // scale low 2, min low 3
         b.set(ValueLayout.JAVA_BYTE, 4 + 1, (byte) 0x40);   // scale high bits 01 -> +16

@@ -1,7 +1,6 @@
 package dev.moe4j.kernel;
 
 import dev.moe4j.tensor.DType;
-import dev.moe4j.tensor.Matrix;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
@@ -28,7 +27,7 @@ class PackedQ4Test {
             float[] w = new float[rows * cols];
             for (int i = 0; i < w.length; i++) w[i] = (float) (r.nextGaussian() * (1 + i % 7) * magnitude);
             MemorySegment q4 = arena.allocate(DType.Q4_0.bytesFor(w.length));
-            Quantize.quantizeQ4_0(w, 0, w.length, q4, 0);
+            Quantize.encode(DType.Q4_0, w, 0, w.length, q4, 0);
             MemorySegment packed = arena.allocate(q4.byteSize());
             for (int p = 0; p < rows / PackedQ4.PANEL; p++) PackedQ4.packPanel(q4, packed, cols, p);
             return new Pair(q4, packed, rows, cols);

@@ -1,7 +1,6 @@
 package dev.moe4j.kernel;
 
 import dev.moe4j.tensor.DType;
-import dev.moe4j.tensor.Matrix;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -25,7 +24,7 @@ class PackedQ8Test {
             float[] w = new float[rows * cols];
             for (int i = 0; i < w.length; i++) w[i] = (float) (r.nextGaussian() * (1 + i % 7) * magnitude);
             MemorySegment q8 = arena.allocate(DType.Q8_0.bytesFor(w.length));
-            Quantize.quantizeQ8_0(w, 0, w.length, q8, 0);
+            Quantize.encode(DType.Q8_0, w, 0, w.length, q8, 0);
             MemorySegment packed = arena.allocate(q8.byteSize());
             for (int p = 0; p < rows / PackedQ4.PANEL; p++) PackedQ8.packPanel(q8, packed, cols, p);
             return new Pair(q8, packed, rows, cols);

@@ -1,7 +1,6 @@
 package dev.moe4j.kernel;
 
 import dev.moe4j.tensor.DType;
-import dev.moe4j.tensor.Matrix;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -19,7 +18,7 @@ class Q4PrefillTest {
     @ParameterizedTest
     @CsvSource({"16,32,2,1", "32,64,8,1", "48,96,9,1", "32,1024,17,1", "16,64,3,1", "64,256,16,1", "32,128,5,1e-6", "16,64,7,3e3"})
     void kernelMatchesTheScalarReferenceOnQuantisedActivations(int rows, int cols, int tokens, double magnitude) {
-        assumeTrue(Q4Prefill.SUPPORTED, "Q4Prefill needs 16-lane float vectors (AVX-512); this JVM has " + Dequant.L);
+        assumeTrue(Q4Prefill.SUPPORTED, "Q4Prefill needs 16-lane float vectors (AVX-512); this JVM has " + Species.L);
         try (Arena arena = Arena.ofShared()) {
             PackedQ4Test.Pair m = PackedQ4Test.Pair.random(arena, rows, cols, 13L * rows + cols + tokens, magnitude);
             float[] x = PackedQ4Test.randomX(tokens * cols + 4, tokens);
@@ -40,7 +39,7 @@ class Q4PrefillTest {
 
     @Test
     void partialPanelsWriteOnlyTheirRows() {
-        assumeTrue(Q4Prefill.SUPPORTED, "Q4Prefill needs 16-lane float vectors (AVX-512); this JVM has " + Dequant.L);
+        assumeTrue(Q4Prefill.SUPPORTED, "Q4Prefill needs 16-lane float vectors (AVX-512); this JVM has " + Species.L);
         int rows = 48, cols = 64, tokens = 10;
         try (Arena arena = Arena.ofShared()) {
             PackedQ4Test.Pair m = PackedQ4Test.Pair.random(arena, rows, cols, 3);
@@ -86,7 +85,7 @@ class Q4PrefillTest {
 
     @Test
     void eightBitActivationsStayCloseToTheFloatProduct() {
-        assumeTrue(Q4Prefill.SUPPORTED, "Q4Prefill needs 16-lane float vectors (AVX-512); this JVM has " + Dequant.L);
+        assumeTrue(Q4Prefill.SUPPORTED, "Q4Prefill needs 16-lane float vectors (AVX-512); this JVM has " + Species.L);
         int rows = 64, cols = 2048, tokens = 12;
         try (Arena arena = Arena.ofShared()) {
             PackedQ4Test.Pair m = PackedQ4Test.Pair.random(arena, rows, cols, 99);

@@ -15,7 +15,7 @@ class QuantizeTest {
         Random r = new Random(4);
         float[] x = DequantTest.randoms(r, 32 * 40);
         byte[] q = new byte[34 * 40];
-        Quantize.quantizeQ8_0(x, 0, x.length, q, 0);
+        Quantize.encode(DType.Q8_0, x, 0, x.length, MemorySegment.ofArray(q), 0);
         float[] y = new float[x.length];
         Dequant.dequantize(DType.Q8_0, MemorySegment.ofArray(q), 0, y, 0, x.length);
         for (int b = 0; b < 40; b++) {
@@ -32,7 +32,7 @@ class QuantizeTest {
         Random r = new Random(5);
         float[] x = DequantTest.randoms(r, 32 * 40);
         byte[] q = new byte[18 * 40];
-        Quantize.quantizeQ4_0(x, 0, x.length, q, 0);
+        Quantize.encode(DType.Q4_0, x, 0, x.length, MemorySegment.ofArray(q), 0);
         float[] y = new float[x.length];
         Dequant.dequantize(DType.Q4_0, MemorySegment.ofArray(q), 0, y, 0, x.length);
         for (int b = 0; b < 40; b++) {
@@ -53,7 +53,7 @@ class QuantizeTest {
         x[20] = 7.4f; // rounds to 7 → q 15
         x[21] = 2.5f; // 2.5 + 8.5 = 11 → q 11 (GGML truncates after +8.5, so halves go up)
         byte[] q = new byte[18];
-        Quantize.quantizeQ4_0(x, 0, 32, q, 0);
+        Quantize.encode(DType.Q4_0, x, 0, 32, MemorySegment.ofArray(q), 0);
         assertEquals(1f, Float.float16ToFloat((short) ((q[0] & 0xFF) | q[1] << 8)));
         assertEquals(0, q[2 + 0] & 0xF);          // x[0] = -8
         assertEquals(15, (q[2 + 4] & 0xFF) >>> 4); // x[20]
@@ -68,7 +68,7 @@ class QuantizeTest {
         x[1] = -2.5f; // roundf → -3 (Math.round would give -2)
         x[2] = 2.5f;
         byte[] q = new byte[34];
-        Quantize.quantizeQ8_0(x, 0, 32, q, 0);
+        Quantize.encode(DType.Q8_0, x, 0, 32, MemorySegment.ofArray(q), 0);
         assertEquals(127, q[2]);
         assertEquals(-3, q[3]);
         assertEquals(3, q[4]);
@@ -77,7 +77,7 @@ class QuantizeTest {
     @Test
     void zeroBlockQuantizesToZero() {
         byte[] q = new byte[18];
-        Quantize.quantizeQ4_0(new float[32], 0, 32, q, 0);
+        Quantize.encode(DType.Q4_0, new float[32], 0, 32, MemorySegment.ofArray(q), 0);
         float[] y = new float[32];
         Dequant.dequantize(DType.Q4_0, MemorySegment.ofArray(q), 0, y, 0, 32);
         for (float v : y) assertEquals(0f, v, 0f); // -0.0 like GGML (d = -0/8)

@@ -3,6 +3,7 @@ package dev.moe4j.format.gguf;
 import dev.moe4j.kernel.Dequant;
 import dev.moe4j.kernel.Parallel;
 import dev.moe4j.kernel.Quantize;
+import dev.moe4j.kernel.TypeKernels;
 import dev.moe4j.tensor.DType;
 import dev.moe4j.tensor.Tensor;
 import dev.moe4j.util.Moe4jException;
@@ -12,6 +13,7 @@ import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.LongUnaryOperator;
 
 /**
@@ -43,9 +45,9 @@ public final class GgufQuantizer {
 
     public GgufQuantizer(DType type, Listener listener) {
         // F32/F16/BF16 targets make this a plain converter (e.g. a Hugging Face folder to an unquantised GGUF).
-        if (type.blockSize == 1 ? type != DType.F32 && type != DType.F16 && type != DType.BF16
-                : type != DType.Q8_0 && type != DType.Q4_0 && type != DType.Q4_K && type != DType.Q6_K) {
-            throw new IllegalArgumentException("cannot write " + type + " (f32, f16, bf16, q8_0, q4_0, q4_k or q6_k)");
+        if (!TypeKernels.of(type).canEncode()) {
+            throw new IllegalArgumentException("cannot write " + type + " (" + String.join(", ",
+                    TypeKernels.encodable().stream().map(t -> t.name().toLowerCase(Locale.ROOT)).toList()) + ")");
         }
         this.type = type;
         this.listener = listener;
@@ -53,20 +55,6 @@ public final class GgufQuantizer {
 
     public GgufWriter writer() {
         return w;
-    }
-
-    /** llama.cpp's {@code general.file_type} (llama_ftype) for a file mostly of this type. */
-    public static int fileType(DType t) {
-        return switch (t) {
-            case F32 -> 0;
-            case F16 -> 1;
-            case Q4_0 -> 2;
-            case Q8_0 -> 7;
-            case Q4_K -> 14; // MOSTLY_Q4_K_S: every weight Q4_K, no Q6_K mix as in Q4_K_M
-            case Q6_K -> 18;
-            case BF16 -> 32;
-            default -> throw new IllegalArgumentException("no llama.cpp file type for " + t);
-        };
     }
 
     /** Whether llama-quantize leaves this tensor in F32: 1-D tensors and the expert routers. */
@@ -92,7 +80,7 @@ public final class GgufQuantizer {
 
     /** Sets the file type and quantization version, then writes atomically. */
     public void write(Path out) {
-        w.putUInt32("general.file_type", fileType(type));
+        w.putUInt32("general.file_type", TypeKernels.of(type).ggufFileType());
         w.putUInt32("general.quantization_version", 2);
         listener.start(totalBytes);
         w.write(out);
@@ -133,7 +121,7 @@ public final class GgufQuantizer {
             throw new Moe4jException(source + ": tensor '" + t.name() + "' is " + t.dtype()
                     + "; quantize reads F32, F16 or BF16 weights");
         }
-        long cols = t.dim(-1), rowBytes = cols * (t.dtype() == DType.F32 ? 4 : 2);
+        long cols = t.dim(-1), rowBytes = t.dtype().bytesFor(cols);
         return (row, count, dst, off) -> Dequant.dequantize(t.dtype(), t.data(), row * rowBytes, dst, off, Math.toIntExact(count * cols));
     }
 

@@ -1,16 +1,16 @@
-package dev.moe4j.tensor;
+package dev.moe4j.kernel;
 
-import dev.moe4j.kernel.Dequant;
-import dev.moe4j.kernel.MatmulJob;
-import dev.moe4j.kernel.PackedQ4;
-import dev.moe4j.kernel.PackedQ8;
+import dev.moe4j.tensor.DType;
+import dev.moe4j.tensor.Tensor;
 
 import java.lang.foreign.MemorySegment;
 
 /**
  * A 2-D weight matrix {@code [rows, cols]} (a linear layer's {@code [out, in]}) viewed in place over a
  * tensor's bytes: one expert's slab of a merged 3-D tensor, half of a fused gate/up tensor, or a whole
- * 2-D tensor. Rows are contiguous, {@code rowBytes} apart.
+ * 2-D tensor. Rows are {@code rowBytes} apart, except in the repacked types ({@link DType#isPacked}), whose rows
+ * come interleaved in panels of {@value PackedQ4#PANEL}. Products go through {@link MatmulJob}, rows through the
+ * type's {@link TypeKernels}.
  */
 public final class Matrix {
     private final String name;
@@ -82,8 +82,6 @@ public final class Matrix {
 
     /** Row r as floats (embedding lookup). */
     public void row(int r, float[] dst, int dstOff) {
-        if (dtype == DType.Q4_0_R16) { PackedQ4.row(data, byteOffset, cols, r, dst, dstOff); return; }
-        if (dtype == DType.Q8_0_R16) { PackedQ8.row(data, byteOffset, cols, r, dst, dstOff); return; }
-        Dequant.dequantize(dtype, data, byteOffset + rowBytes * r, dst, dstOff, cols);
+        TypeKernels.of(dtype).row(data, byteOffset, cols, r, dst, dstOff);
     }
 }
