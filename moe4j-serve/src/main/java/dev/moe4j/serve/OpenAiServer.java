@@ -55,7 +55,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.metrics = new Metrics(model.config().layers(), model.config().experts());
         this.hosts = new HostAllowList(options.host(), options.access().allowedHosts());
         this.engine = new Engine(model, metrics, options.maxConcurrent(), options.maxQueue(), options.stepPauseMillis(), options.prefillChunk());
-        this.deadlines = new ReadDeadlines(options.limits().headerTimeoutMillis(), metrics);
+        this.deadlines = new ReadDeadlines(options.limits().headerTimeoutMillis(), options.limits().maxConnections(), metrics);
         CompletionHandler completions = new CompletionHandler(model, engine, options.modelId(), new RequestBody(options.limits(), metrics), clients);
         try {
             this.app = Javalin.create(cfg -> {
