@@ -37,6 +37,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final ReadDeadlines deadlines;
     private final ClientWatch clients = new ClientWatch();
     private final HostAllowList hosts;
+    private final OriginCheck origins;
     private final Javalin app;
     private final long created = System.currentTimeMillis() / 1000;
 
@@ -54,6 +55,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.options = options;
         this.metrics = new Metrics(model.config().layers(), model.config().experts());
         this.hosts = new HostAllowList(options.host(), options.access().allowedHosts());
+        this.origins = new OriginCheck(options.access().corsOrigins());
         this.engine = new Engine(model, metrics, options.maxConcurrent(), options.maxQueue(), options.stepPauseMillis(), options.prefillChunk());
         this.deadlines = new ReadDeadlines(options.limits().headerTimeoutMillis(), options.limits().maxConnections(), metrics);
         CompletionHandler completions = new CompletionHandler(model, engine, options.modelId(), new RequestBody(options.limits(), metrics), clients);
@@ -67,15 +69,8 @@ public final class OpenAiServer implements AutoCloseable {
                 cfg.http.maxRequestSize = options.limits().maxBodyBytes();
                 cfg.jetty.addConnector(this::connector);
                 cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
-                if (!options.access().corsOrigins().isEmpty()) {
-                    cfg.bundledPlugins.enableCors(cors -> cors.addRule(rule -> {
-                        for (String origin : options.access().corsOrigins()) {
-                            if (origin.equals("*")) rule.anyHost();
-                            else rule.allowHost(origin);
-                        }
-                    }));
-                }
                 cfg.routes.before(this::checkHost);
+                cfg.routes.before(origins::apply);
                 cfg.routes.before("/v1/*", this::authenticate);
                 cfg.routes.post("/v1/chat/completions", completions::chat);
                 cfg.routes.post("/v1/completions", completions::completion);
