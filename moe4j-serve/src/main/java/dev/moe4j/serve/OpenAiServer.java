@@ -80,6 +80,7 @@ public final class OpenAiServer implements AutoCloseable {
                 cfg.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
                 cfg.routes.exception(HttpResponseException.class, (e, ctx) -> {
                     if (e.getStatus() == 405) methodNotAllowed(ctx, String.join(", ", e.getDetails().values()));
+                    else if (e.getStatus() == 404) unknownUrl(ctx); // Javalin's own wording names its internals
                     else error(ctx, ApiException.ofStatus(e.getStatus(), e.getMessage()));
                 });
                 cfg.routes.exception(Exception.class, (e, ctx) -> {
@@ -87,9 +88,7 @@ public final class OpenAiServer implements AutoCloseable {
                     error(ctx, new ApiException(500, "server_error", null, null, "internal server error; the server log has the details"));
                 });
                 cfg.routes.error(404, ctx -> {
-                    if (ctx.attribute(HANDLED) == null) {
-                        error(ctx, ApiException.refused(404, "unknown_url", "unknown URL: " + ctx.method() + " " + ctx.path()));
-                    }
+                    if (ctx.attribute(HANDLED) == null) unknownUrl(ctx);
                 });
                 cfg.routes.error(405, ctx -> {
                     if (ctx.attribute(HANDLED) == null) methodNotAllowed(ctx, "");
@@ -191,6 +190,11 @@ public final class OpenAiServer implements AutoCloseable {
     private java.util.Map<String, Object> health() {
         return java.util.Map.of("status", "ok", "model", options.modelId(),
                 "active", engine.activeCount(), "queued", engine.queueDepth());
+    }
+
+    /** 404 with OpenAI's code for a path that is not served. */
+    private static void unknownUrl(Context ctx) {
+        error(ctx, ApiException.refused(404, "unknown_url", "unknown URL: " + ctx.method() + " " + ctx.path()));
     }
 
     private static void methodNotAllowed(Context ctx, String allowed) {
