@@ -288,6 +288,25 @@ class ErrorsTest {
         assertEquals("GET", delete.header("Allow"));
     }
 
+    /**
+     * A client that half-closes after its request (shutdown(SHUT_WR)) cannot be told from one that left, so its
+     * generation is dropped; what reaches it is the connection closing, never a non-standard status.
+     */
+    @Test
+    void aHalfClosedClientGetsTheConnectionClosedNotA499() throws Exception {
+        long cancelledBefore = metric("moe4j_cancelled_total");
+        try (RawHttp c = new RawHttp(s.server.port())) {
+            c.send(RawHttp.post("/v1/completions", "localhost", "application/json",
+                    "{\"model\":\"" + s.id + "\",\"prompt\":\"hello\",\"max_tokens\":200}", "Authorization: Bearer " + KEY));
+            c.socket.shutdownOutput();
+            String first = c.line();
+            assertEquals(null, first, "nothing is sent back, the connection is closed");
+        }
+        long wait = System.nanoTime();
+        while (metric("moe4j_cancelled_total") == cancelledBefore && System.nanoTime() - wait < 10_000_000_000L) Thread.sleep(20);
+        assertTrue(metric("moe4j_cancelled_total") > cancelledBefore, "the generation was dropped");
+    }
+
     /** Jetty rejects these before any route runs; the answer still has OpenAI's shape. */
     @Test
     void malformedHttpGetsJsonErrors() throws Exception {
