@@ -13,6 +13,7 @@ import dev.moe4j.train.data.Dataset;
 import dev.moe4j.train.data.TextFileDataset;
 import dev.moe4j.train.export.Exporter;
 import dev.moe4j.util.Moe4jException;
+import dev.moe4j.util.Units;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -93,9 +94,9 @@ final class TrainCommand implements Callable<Integer> {
         double secs = (System.nanoTime() - start) / 1e9;
         var h = t.history();
         var last = h.getLast();
-        o.printf("Done: %d steps in %.1f s (%.0f tokens/s). Final loss %.4f, validation loss %.4f, balance loss %.4f, z-loss %.3f.%n",
-                t.step() - first, secs, (double) (t.step() - first) * t.options().batch() * t.spec().seqLen() / secs,
-                last.ce(), last.valLoss(), last.balance(), last.z());
+        o.printf("Done: %d steps in %.1f s (%s tokens/s). Final loss %s, validation loss %s, balance loss %s, z-loss %s.%n",
+                t.step() - first, secs, Units.count((double) (t.step() - first) * t.options().batch() * t.spec().seqLen() / secs),
+                Units.decimal(last.ce(), 4), Units.decimal(last.valLoss(), 4), Units.decimal(last.balance(), 4), Units.decimal(last.z(), 3));
         double[] mom = t.routingReport().maxOverMean();
         if (!t.spec().dense()) o.printf("Busiest expert / mean load per layer (validation): %s%n", java.util.Arrays.toString(round(mom)));
         o.printf("Checkpoint: %s%n", out.resolve(Checkpoint.FILE));
@@ -147,7 +148,8 @@ final class TrainCommand implements Callable<Integer> {
         }
         o.printf("Training on %s: %d layers, dim %d, %s%n", ds.describe(), layers, dim,
                 experts == 1 ? "dense" : experts + " experts, top-" + topK + ", " + r.describe());
-        o.printf("%d parameters, %d active per token; checkpoints in %s%n", t.model().totalParams(), t.model().activeParams(), out);
+        o.printf("%s parameters, %s active per token; checkpoints in %s%n", Units.count(t.model().totalParams()),
+                Units.count(t.model().activeParams()), out);
         return t;
     }
 

@@ -1,6 +1,7 @@
 package dev.moe4j.train;
 
 import dev.moe4j.util.Moe4jException;
+import dev.moe4j.util.Units;
 
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
@@ -86,7 +87,7 @@ public final class OutputFolder {
             return; // a file system that cannot say leaves the check to the writes themselves, which clean up after failing
         }
         if (free < bytes) {
-            throw new Moe4jException(dir + ": " + what + " need about " + size(bytes) + ", only " + size(free) + " free");
+            throw new Moe4jException(dir + ": " + what + " need about " + Units.bytes(bytes) + ", only " + Units.bytes(free) + " free");
         }
     }
 
@@ -116,13 +117,6 @@ public final class OutputFolder {
         try (Stream<Path> s = Files.walk(p)) {
             for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
         }
-    }
-
-    /** Bytes in binary units with the unit spelled out (12.0 MiB, 3.25 GiB). */
-    public static String size(long bytes) {
-        if (bytes < 1L << 20) return String.format("%.1f KiB", bytes / 1024.0);
-        if (bytes < 1L << 30) return String.format("%.1f MiB", bytes / (double) (1L << 20));
-        return String.format("%.2f GiB", bytes / (double) (1L << 30));
     }
 
     /** The operating system's reason for a failed file operation, without the path the caller names anyway. */
