@@ -106,7 +106,7 @@ final class TrainCommand implements Callable<Integer> {
 
     private Trainer newRun(OutputFolder folder, PrintWriter o) {
         if (data == null && given("--vocab")) throw new Moe4jException("--vocab needs --data (the built-in corpus is plain bytes)");
-        if (data != null && !Files.isRegularFile(data)) throw new Moe4jException(data + ": no such file");
+        if (data != null) TextFileDataset.requireRegularFile(data);
         if (data != null && vocab < 257) throw new Moe4jException("invalid --vocab: " + vocab + " (257 = plain bytes, more = byte-level BPE)");
         RouterSpec r = RouterSpec.parse(router, topK);
         if (capacity != 0) r = r.withCapacity(capacity);

@@ -108,7 +108,7 @@ class TrainRunSafetyTest {
         Path tiny = Files.writeString(dir.resolve("tiny.txt"), "abc\n");
         assertOneLineError(run(train(out, "--data", tiny.toString(), "--vocab", "257")), "too little text");
         assertOneLineError(run(train(out, "--vocab", "300")), "--vocab needs --data");
-        assertOneLineError(run(train(out, "--clip", "NaN")), "invalid clip: NaN");
+        assertOneLineError(run(train(out, "--clip", "NaN")), "invalid --clip: NaN");
         assertFalse(Files.exists(out), "a run that never started leaves no folder behind");
     }
 

@@ -153,7 +153,7 @@ public final class Trainer {
                         + "); only " + String.join(", ", new TreeSet<>(CHANGEABLE_ON_RESUME)) + " may change");
             }
         }
-        if (given.steps() < step) throw new IllegalArgumentException("invalid steps: " + given.steps() + " (the run has completed " + step + ")");
+        if (given.steps() < step) throw InvalidSettingException.of("steps", given.steps(), "the run has completed " + step);
     }
 
     /**

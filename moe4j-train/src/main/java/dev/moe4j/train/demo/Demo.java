@@ -1,5 +1,6 @@
 package dev.moe4j.train.demo;
 
+import dev.moe4j.train.InvalidSettingException;
 import dev.moe4j.train.ModelSpec;
 import dev.moe4j.train.MoeModel;
 import dev.moe4j.train.OutputFolder;
@@ -80,9 +81,12 @@ public final class Demo {
      * folder and checks it can be written and has room.
      *
      * @throws Moe4jException naming the folder when it would overwrite files that may not be a demo's, or cannot be written
+     * @throws InvalidSettingException naming a setting out of range (steps below 1)
      */
     public static void prepareOutput(Settings s) {
         OutputFolder folder = new OutputFolder(s.out(), OUTPUTS);
+        s.options();  // the settings first: a bad one is the only line printed
+        s.moeSpec();
         List<String> existing = folder.existing(), others = folder.others();
         if (!s.force() && !existing.isEmpty() && !others.isEmpty()) {
             throw new Moe4jException(s.out() + ": holds files that are not a demo's (" + few(others) + ") beside files the demo would "
