@@ -39,7 +39,7 @@ public final class Main {
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            if (ex instanceof OutputFile.Interrupted) return EXIT_INTERRUPTED; // the shutdown hook reports it
+            if (ex instanceof OutputFile.Interrupted || ex instanceof ShutdownGuard.Stopped) return EXIT_INTERRUPTED; // the shutdown hook reports it
             if (verbose) ex.printStackTrace(err);
             if (ex instanceof InvalidSettingException s) { // a training setting: named as this command's option where it has one
                 err.println("moe4j: error: " + s.describe(name -> commandLine.getCommandSpec().findOption("--" + name) != null ? "--" + name : name));

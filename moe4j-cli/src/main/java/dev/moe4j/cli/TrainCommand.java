@@ -85,11 +85,16 @@ final class TrainCommand implements Callable<Integer> {
         ProgressBar bar = new ProgressBar(err, "train", t.step());
         long start = System.nanoTime();
         int first = t.step();
-        try {
-            t.run(bar::update);
-        } catch (RuntimeException e) {
-            err.println();  // end the progress line before the error
-            throw e;
+        try (ShutdownGuard guard = ShutdownGuard.install(stopped -> reportInterrupted(t, stopped, err))) {
+            try {
+                t.run(info -> {
+                    bar.update(info);
+                    guard.check();  // after the step's checkpoint, if it had one
+                });
+            } catch (RuntimeException e) {
+                err.println();  // end the progress line before the error or the interruption report
+                throw e;
+            }
         }
         double secs = (System.nanoTime() - start) / 1e9;
         var h = t.history();
@@ -102,6 +107,14 @@ final class TrainCommand implements Callable<Integer> {
         o.printf("Checkpoint: %s%n", out.resolve(Checkpoint.FILE));
         if (!noExport) export(t, o);
         return 0;
+    }
+
+    /** Ctrl-C or SIGTERM during training: which step the checkpoint holds and how to continue. */
+    private void reportInterrupted(Trainer t, boolean stopped, PrintWriter err) {
+        if (!stopped) err.println();  // the step was still running: its progress line is not ended
+        err.printf("moe4j: interrupted at step %d of %d; %s holds step %d: continue with 'moe4j train --out %s --resume'%n",
+                t.step(), t.options().steps(), out.resolve(Checkpoint.FILE), t.savedStep(), out);
+        err.flush();
     }
 
     private Trainer newRun(OutputFolder folder, PrintWriter o) {

@@ -63,8 +63,8 @@ public final class Trainer {
     private final MoeModel model;
     private final AdamW adam;
     private final List<double[]> history;
-    private int step;
-    private int savedStep;
+    private volatile int step;       // volatile: a shutdown report reads both from another thread
+    private volatile int savedStep;
 
     private Trainer(ModelSpec spec, TrainOptions opt, Dataset data, String dataName, long dataFingerprint, Path outDir, MoeModel model,
                     AdamW adam, List<double[]> history, int step) {
@@ -188,6 +188,9 @@ public final class Trainer {
     public TrainOptions options() { return opt; }
     public Dataset data() { return data; }
     public int step() { return step; }
+
+    /** The step the checkpoint in the output folder holds: the last one saved, or the one the run started or resumed at. */
+    public int savedStep() { return savedStep; }
 
     /** Every step so far (including those before a resume). */
     public List<StepInfo> history() {
