@@ -137,22 +137,21 @@ final class TrainCommand implements Callable<Integer> {
             }
             folder.clear();
         }
-        boolean existed = Files.exists(out);
         folder.prepare();
-        long dataBytes = data != null ? 4 * fileSize(data) : 0;  // at most one 4-byte token per byte
-        folder.requireSpace(2 * Trainer.checkpointBytes(shape, opt) + (noExport ? 0 : (long) (12 * MoeModel.paramCount(shape))) + dataBytes,
-                "two checkpoints" + (noExport ? "" : ", the exports") + (dataBytes > 0 ? ", the encoded data" : ""));
         String dataName = data == null ? "builtin" : "file:" + vocab + ":" + data.toAbsolutePath().normalize();
         Dataset ds;
         Trainer t;
         try {
+            long dataBytes = data != null ? 4 * fileSize(data) : 0;  // at most one 4-byte token per byte
+            folder.requireSpace(2 * Trainer.checkpointBytes(shape, opt) + (noExport ? 0 : (long) (12 * MoeModel.paramCount(shape))) + dataBytes,
+                    "two checkpoints" + (noExport ? "" : ", the exports") + (dataBytes > 0 ? ", the encoded data" : ""));
             ds = dataset(dataName);
             t = Trainer.create(modelSpec(ds.vocabulary().vocabSize(), r), opt, ds, dataName, out);
         } catch (RuntimeException e) {
-            if (!Checkpoint.exists(out)) {  // a run that never started leaves nothing behind
+            if (!Checkpoint.exists(out)) {  // a run that never started leaves nothing behind, not even the folders it made
                 try {
                     folder.clear();
-                    if (!existed) Files.deleteIfExists(out);
+                    folder.removeCreatedFolders();
                 } catch (IOException | RuntimeException cleanup) {
                     e.addSuppressed(cleanup);
                 }

@@ -28,6 +28,7 @@ import java.util.stream.Stream;
 public final class OutputFolder {
     private final Path dir;
     private final List<String> outputs;
+    private final List<Path> created = new ArrayList<>();  // folders prepare() made, outermost first
 
     public OutputFolder(Path dir, Collection<String> outputs) {
         this.dir = dir;
@@ -56,22 +57,53 @@ public final class OutputFolder {
     }
 
     /**
-     * Creates the folder if needed and creates and deletes a file in it.
+     * Creates the folder if needed (with any missing parents, which {@link #removeCreatedFolders} can take away
+     * again) and creates and deletes a file in it. When it fails, the folders it created are removed.
      *
      * @throws Moe4jException naming the folder when it is a file, cannot be created or cannot be written
      */
     public void prepare() {
         if (Files.exists(dir) && !Files.isDirectory(dir)) throw new Moe4jException(dir + ": not a folder (a file has that name)");
+        for (Path p = dir.toAbsolutePath().normalize(); p != null && !Files.exists(p); p = p.getParent()) {
+            if (!created.contains(p)) created.addFirst(p);
+        }
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw new Moe4jException(dir + ": cannot create the folder: " + reason(e), e);
+            throw failed(new Moe4jException(dir + ": cannot create the folder: " + reason(e), e));
         }
         try {
             Files.delete(Files.createTempFile(dir, ".moe4j-write-test", ".tmp"));
         } catch (IOException e) {
-            throw new Moe4jException(dir + ": cannot write into the folder: " + reason(e), e);
+            throw failed(new Moe4jException(dir + ": cannot write into the folder: " + reason(e), e));
         }
+    }
+
+    /**
+     * Removes the folders {@link #prepare} created, innermost first, as long as they are empty: a command that
+     * fails before writing anything it keeps leaves no folder of its own behind. Folders that existed before,
+     * or that now hold something, stay.
+     *
+     * @throws IOException when an empty folder cannot be deleted
+     */
+    public void removeCreatedFolders() throws IOException {
+        for (Path p : created.reversed()) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (DirectoryNotEmptyException e) {
+                return;  // holds something (its parents then do too)
+            }
+        }
+        created.clear();
+    }
+
+    private Moe4jException failed(Moe4jException e) {
+        try {
+            removeCreatedFolders();
+        } catch (IOException cleanup) {
+            e.addSuppressed(cleanup);
+        }
+        return e;
     }
 
     /**
