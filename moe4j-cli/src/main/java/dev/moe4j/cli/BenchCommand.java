@@ -8,6 +8,7 @@ import dev.moe4j.model.Model;
 import dev.moe4j.model.ModelConfig;
 import dev.moe4j.model.MoeTransformer;
 import dev.moe4j.tensor.Tensor;
+import dev.moe4j.util.Units;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

@@ -3,6 +3,7 @@ package dev.moe4j.cli;
 import dev.moe4j.kernel.Parallel;
 import dev.moe4j.train.demo.Demo;
 import dev.moe4j.train.demo.ModelRun;
+import dev.moe4j.util.Units;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -48,19 +49,20 @@ final class DemoCommand implements Callable<Integer> {
         o.println();
         o.printf("%-26s %12s %12s %14s %10s %9s %14s%n", "model", "total params", "active", "FLOPs/token", "tokens/s", "ms/step", "val loss");
         for (ModelRun m : List.of(r.moe(), r.dense())) {
-            o.printf("%-26s %12d %12d %14d %10.0f %9.1f %14.4f%n", label(m),
-                    m.totalParams(), m.activeParams(), m.flopsPerToken(), m.tokensPerSecond(), m.msPerStep(), m.finalValLoss());
+            o.printf("%-26s %12s %12s %14s %10s %9s %14s%n", label(m), Units.count(m.totalParams()), Units.count(m.activeParams()),
+                    Units.count(m.flopsPerToken()), Units.count(m.tokensPerSecond()), Units.decimal(m.msPerStep(), 1),
+                    Units.decimal(m.finalValLoss(), 4));
         }
         o.println("(tokens/s and ms/step are from the median training step; val loss is on held-out batches of every domain)");
         double d = r.dense().finalValLoss() - r.moe().finalValLoss();
-        o.printf("%nMoE step time / dense step time: %.2f. Validation loss: MoE %s dense by %.4f nats/token.%n", r.stepTimeRatio(),
-                d > 0 ? "beats" : "trails", Math.abs(d));
+        o.printf("%nMoE step time / dense step time: %s. Validation loss: MoE %s dense by %s nats/token.%n",
+                Units.decimal(r.stepTimeRatio(), 2), d > 0 ? "beats" : "trails", Units.decimal(Math.abs(d), 4));
         o.println();
         o.println("How each domain's validation tokens are spread over the MoE experts (% of the domain's entries):");
         var rep = r.moe().routing();
         List<String> domains = dev.moe4j.train.data.BuiltinCorpus.DOMAINS;
         for (int l = 0; l < rep.loads().length; l++) {
-            o.printf("layer %d (busiest expert / mean load: %.2f)%n%-12s", l, rep.maxOverMean()[l], "");
+            o.printf("layer %d (busiest expert / mean load: %s)%n%-12s", l, Units.decimal(rep.maxOverMean()[l], 2), "");
             for (int e = 0; e < rep.loads()[l].length; e++) o.printf("%6s", "e" + e);
             o.println();
             for (int dm = 0; dm < domains.size(); dm++) {

@@ -5,6 +5,7 @@ import dev.moe4j.model.ModelConfig;
 import dev.moe4j.model.ParameterCount;
 import dev.moe4j.tensor.DType;
 import dev.moe4j.tensor.Tensor;
+import dev.moe4j.util.Units;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Spec;

@@ -1,5 +1,6 @@
 package dev.moe4j.cli;
 
+import dev.moe4j.train.InvalidSettingException;
 import dev.moe4j.util.Moe4jException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -38,8 +39,12 @@ public final class Main {
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            if (ex instanceof OutputFile.Interrupted) return EXIT_INTERRUPTED; // the shutdown hook reports it
+            if (ex instanceof OutputFile.Interrupted || ex instanceof ShutdownGuard.Stopped) return EXIT_INTERRUPTED; // the shutdown hook reports it
             if (verbose) ex.printStackTrace(err);
+            if (ex instanceof InvalidSettingException s) { // a training setting: named as this command's option where it has one
+                err.println("moe4j: error: " + s.describe(name -> commandLine.getCommandSpec().findOption("--" + name) != null ? "--" + name : name));
+                return EXIT_BAD_INPUT;
+            }
             if (ex instanceof Moe4jException || ex instanceof IllegalArgumentException) {
                 err.println("moe4j: error: " + ex.getMessage());
                 return EXIT_BAD_INPUT;

@@ -1,6 +1,7 @@
 package dev.moe4j.cli;
 
 import dev.moe4j.util.Moe4jException;
+import dev.moe4j.util.Units;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -86,7 +87,7 @@ final class OutputFile {
             return; // the file system does not say; the write itself will report a full disk
         }
         if (bytes > free) {
-            throw new Moe4jException(path + ": needs " + Units.bytes(bytes) + " but only " + Units.bytes(free) + " is free in " + folder);
+            throw new Moe4jException(path + ": needs " + Units.bytes(bytes) + " but only " + Units.bytes(free) + " free in " + folder);
         }
     }
 

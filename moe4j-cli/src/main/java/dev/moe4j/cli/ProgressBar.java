@@ -1,6 +1,7 @@
 package dev.moe4j.cli;
 
 import dev.moe4j.train.Trainer;
+import dev.moe4j.util.Units;
 
 import java.io.PrintWriter;
 import java.util.Locale;
@@ -26,9 +27,10 @@ final class ProgressBar {
         double elapsed = (now - start) / 1e9, perStep = elapsed / Math.max(1, s.step() - firstStep);
         long eta = Math.round(perStep * (s.steps() - s.step()));
         int width = 24, filled = (int) ((long) width * s.step() / s.steps());
-        err.printf(Locale.ROOT, "\r%s [%s%s] %d/%d loss %.4f aux %.4f z %.3f %s tok/s ETA %d:%02d%s ", label, "#".repeat(filled),
-                ".".repeat(width - filled), s.step(), s.steps(), s.ce(), s.balance(), s.z(), Units.count(s.tokensPerSecond()),
-                eta / 60, eta % 60, Double.isNaN(s.valLoss()) ? "" : String.format(Locale.ROOT, " val %.4f", s.valLoss()));
+        err.printf(Locale.ROOT, "\r%s [%s%s] %d/%d loss %s aux %s z %s %s tok/s ETA %d:%02d%s ", label, "#".repeat(filled),
+                ".".repeat(width - filled), s.step(), s.steps(), Units.decimal(s.ce(), 4), Units.decimal(s.balance(), 4),
+                Units.decimal(s.z(), 3), Units.count(s.tokensPerSecond()), eta / 60, eta % 60,
+                Double.isNaN(s.valLoss()) ? "" : " val " + Units.decimal(s.valLoss(), 4));
         if (s.step() == s.steps()) err.println();
         err.flush();
     }

@@ -6,6 +6,7 @@ import dev.moe4j.kernel.Parallel;
 import dev.moe4j.model.HfToGguf;
 import dev.moe4j.tensor.DType;
 import dev.moe4j.util.Moe4jException;
+import dev.moe4j.util.Units;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;

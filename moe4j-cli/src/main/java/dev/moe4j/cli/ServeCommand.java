@@ -47,8 +47,9 @@ final class ServeCommand implements Callable<Integer> {
     List<String> allowedHosts = new ArrayList<>();
 
     @Option(names = "--cors-origin", paramLabel = "ORIGIN",
-            description = "Let web pages from ORIGIN (e.g. https://app.example.com; repeatable; '*' for any) call the API: CORS headers and "
-                    + "preflight answers go only to these origins (default: none).")
+            description = "Let web pages from ORIGIN (e.g. https://app.example.com; repeatable; '*' for any) call the API, with CORS headers. "
+                    + "Requests from any other page's origin get 403; the server's own origin and clients without Origin always pass "
+                    + "(default: none).")
     List<String> corsOrigins = new ArrayList<>();
 
     @Option(names = "--max-connections", paramLabel = "N", defaultValue = "256",
@@ -57,7 +58,8 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--header-timeout", paramLabel = "SECONDS", defaultValue = "10",
             description = "A request's headers must be complete within this many seconds of its first byte, else 408 and the connection "
-                    + "is closed; idle connections are left to the 30 s idle timeout (default: ${DEFAULT-VALUE}).")
+                    + "is closed; idle connections are left to the 30 s idle timeout, or closed after this long while --max-connections are open "
+                    + "(default: ${DEFAULT-VALUE}).")
     double headerTimeout;
 
     @Option(names = "--body-timeout", paramLabel = "SECONDS", defaultValue = "30",

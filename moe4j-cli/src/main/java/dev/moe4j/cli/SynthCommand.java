@@ -4,6 +4,7 @@ import dev.moe4j.cli.perf.SynthShape;
 import dev.moe4j.cli.perf.SynthWriter;
 import dev.moe4j.kernel.Parallel;
 import dev.moe4j.tensor.DType;
+import dev.moe4j.util.Units;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;

@@ -13,6 +13,7 @@ import dev.moe4j.train.data.Dataset;
 import dev.moe4j.train.data.TextFileDataset;
 import dev.moe4j.train.export.Exporter;
 import dev.moe4j.util.Moe4jException;
+import dev.moe4j.util.Units;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -84,18 +85,23 @@ final class TrainCommand implements Callable<Integer> {
         ProgressBar bar = new ProgressBar(err, "train", t.step());
         long start = System.nanoTime();
         int first = t.step();
-        try {
-            t.run(bar::update);
-        } catch (RuntimeException e) {
-            err.println();  // end the progress line before the error
-            throw e;
+        try (ShutdownGuard guard = ShutdownGuard.install(stopped -> reportInterrupted(t, stopped, err))) {
+            try {
+                t.run(info -> {
+                    bar.update(info);
+                    guard.check();  // after the step's checkpoint, if it had one
+                });
+            } catch (RuntimeException e) {
+                err.println();  // end the progress line before the error or the interruption report
+                throw e;
+            }
         }
         double secs = (System.nanoTime() - start) / 1e9;
         var h = t.history();
         var last = h.getLast();
-        o.printf("Done: %d steps in %.1f s (%.0f tokens/s). Final loss %.4f, validation loss %.4f, balance loss %.4f, z-loss %.3f.%n",
-                t.step() - first, secs, (double) (t.step() - first) * t.options().batch() * t.spec().seqLen() / secs,
-                last.ce(), last.valLoss(), last.balance(), last.z());
+        o.printf("Done: %d steps in %.1f s (%s tokens/s). Final loss %s, validation loss %s, balance loss %s, z-loss %s.%n",
+                t.step() - first, secs, Units.count((double) (t.step() - first) * t.options().batch() * t.spec().seqLen() / secs),
+                Units.decimal(last.ce(), 4), Units.decimal(last.valLoss(), 4), Units.decimal(last.balance(), 4), Units.decimal(last.z(), 3));
         double[] mom = t.routingReport().maxOverMean();
         if (!t.spec().dense()) o.printf("Busiest expert / mean load per layer (validation): %s%n", java.util.Arrays.toString(round(mom)));
         o.printf("Checkpoint: %s%n", out.resolve(Checkpoint.FILE));
@@ -103,9 +109,17 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Ctrl-C or SIGTERM during training: which step the checkpoint holds and how to continue. */
+    private void reportInterrupted(Trainer t, boolean stopped, PrintWriter err) {
+        if (!stopped) err.println();  // the step was still running: its progress line is not ended
+        err.printf("moe4j: interrupted at step %d of %d; %s holds step %d: continue with 'moe4j train --out %s --resume'%n",
+                t.step(), t.options().steps(), out.resolve(Checkpoint.FILE), t.savedStep(), out);
+        err.flush();
+    }
+
     private Trainer newRun(OutputFolder folder, PrintWriter o) {
         if (data == null && given("--vocab")) throw new Moe4jException("--vocab needs --data (the built-in corpus is plain bytes)");
-        if (data != null && !Files.isRegularFile(data)) throw new Moe4jException(data + ": no such file");
+        if (data != null) TextFileDataset.requireRegularFile(data);
         if (data != null && vocab < 257) throw new Moe4jException("invalid --vocab: " + vocab + " (257 = plain bytes, more = byte-level BPE)");
         RouterSpec r = RouterSpec.parse(router, topK);
         if (capacity != 0) r = r.withCapacity(capacity);
@@ -123,22 +137,21 @@ final class TrainCommand implements Callable<Integer> {
             }
             folder.clear();
         }
-        boolean existed = Files.exists(out);
         folder.prepare();
-        long dataBytes = data != null ? 4 * fileSize(data) : 0;  // at most one 4-byte token per byte
-        folder.requireSpace(2 * Trainer.checkpointBytes(shape, opt) + (noExport ? 0 : (long) (12 * MoeModel.paramCount(shape))) + dataBytes,
-                "two checkpoints" + (noExport ? "" : ", the exports") + (dataBytes > 0 ? ", the encoded data" : ""));
         String dataName = data == null ? "builtin" : "file:" + vocab + ":" + data.toAbsolutePath().normalize();
         Dataset ds;
         Trainer t;
         try {
+            long dataBytes = data != null ? 4 * fileSize(data) : 0;  // at most one 4-byte token per byte
+            folder.requireSpace(2 * Trainer.checkpointBytes(shape, opt) + (noExport ? 0 : (long) (12 * MoeModel.paramCount(shape))) + dataBytes,
+                    "two checkpoints" + (noExport ? "" : ", the exports") + (dataBytes > 0 ? ", the encoded data" : ""));
             ds = dataset(dataName);
             t = Trainer.create(modelSpec(ds.vocabulary().vocabSize(), r), opt, ds, dataName, out);
         } catch (RuntimeException e) {
-            if (!Checkpoint.exists(out)) {  // a run that never started leaves nothing behind
+            if (!Checkpoint.exists(out)) {  // a run that never started leaves nothing behind, not even the folders it made
                 try {
                     folder.clear();
-                    if (!existed) Files.deleteIfExists(out);
+                    folder.removeCreatedFolders();
                 } catch (IOException | RuntimeException cleanup) {
                     e.addSuppressed(cleanup);
                 }
@@ -147,7 +160,8 @@ final class TrainCommand implements Callable<Integer> {
         }
         o.printf("Training on %s: %d layers, dim %d, %s%n", ds.describe(), layers, dim,
                 experts == 1 ? "dense" : experts + " experts, top-" + topK + ", " + r.describe());
-        o.printf("%d parameters, %d active per token; checkpoints in %s%n", t.model().totalParams(), t.model().activeParams(), out);
+        o.printf("%s parameters, %s active per token; checkpoints in %s%n", Units.count(t.model().totalParams()),
+                Units.count(t.model().activeParams()), out);
         return t;
     }
 

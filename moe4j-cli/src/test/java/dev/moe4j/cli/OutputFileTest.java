@@ -1,6 +1,8 @@
 package dev.moe4j.cli;
 
 import dev.moe4j.util.Moe4jException;
+import dev.moe4j.util.Units;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -56,9 +58,18 @@ class OutputFileTest {
             wrote[0] = true;
         }));
         assertTrue(e.getMessage().startsWith(out + ": needs " + Units.bytes(needed) + " but only "), e.getMessage());
-        assertTrue(e.getMessage().contains(" is free in " + dir), e.getMessage());
+        assertTrue(e.getMessage().contains(" free in " + dir), e.getMessage());
         assertFalse(wrote[0], "the writer stopped at the check");
         OutputFile.write(out, new PrintWriter(new StringWriter()), f -> f.requireSpace(1 << 20)); // a MiB fits
         assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void aFileSystemWithNoRoomSaysZeroBytesFree() {
+        // procfs reports no free space; root may create files there as far as Files.isWritable can tell
+        Path proc = Path.of("/proc");
+        Assumptions.assumeTrue(Files.isDirectory(proc) && Files.isWritable(proc), "skipped: /proc is absent or not writable for this user");
+        Path out = proc.resolve("moe4j-test.gguf");
+        assertOneLineError(run("synth", "--shape", "tiny", "--out", out.toString()), out + ": needs ", " but only 0 bytes free in /proc");
     }
 }

@@ -3,6 +3,7 @@ package dev.moe4j.cli;
 import dev.moe4j.format.gguf.GgufFile;
 import dev.moe4j.model.Model;
 import dev.moe4j.tensor.DType;
+import dev.moe4j.util.Units;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -108,8 +108,24 @@ class TrainRunSafetyTest {
         Path tiny = Files.writeString(dir.resolve("tiny.txt"), "abc\n");
         assertOneLineError(run(train(out, "--data", tiny.toString(), "--vocab", "257")), "too little text");
         assertOneLineError(run(train(out, "--vocab", "300")), "--vocab needs --data");
-        assertOneLineError(run(train(out, "--clip", "NaN")), "invalid clip: NaN");
+        assertOneLineError(run(train(out, "--clip", "NaN")), "invalid --clip: NaN");
         assertFalse(Files.exists(out), "a run that never started leaves no folder behind");
+    }
+
+    @Test
+    void aFailedFreeSpaceCheckLeavesNoFolderItMade(@TempDir Path dir) throws Exception {
+        // every step's history row is kept in the checkpoint: 2^31-1 steps need some 320 GiB for two of them
+        Path out = dir.resolve("new/nested/run");
+        String steps = "" + Integer.MAX_VALUE;
+        Assumptions.assumeTrue(Files.getFileStore(dir).getUsableSpace() < (300L << 30), "skipped: over 300 GiB free in " + dir);
+        Run r = run(train(out, "--steps", steps));
+        assertOneLineError(r, out.toString(), "two checkpoints need about ");
+        assertTrue(r.err().strip().matches(".* need about (" + TrainMessagesTest.SIZE + "), only (" + TrainMessagesTest.SIZE + ") free"), r.err());
+        assertFalse(Files.exists(dir.resolve("new")), "the folders the run made are gone");
+
+        Path existing = Files.createDirectories(dir.resolve("mine"));
+        assertOneLineError(run(train(existing.resolve("run"), "--steps", steps)), "two checkpoints need about ");
+        assertTrue(Files.isDirectory(existing) && !Files.exists(existing.resolve("run")), "a folder that was there stays");
     }
 
     @Test

@@ -78,6 +78,16 @@ final class ClientWatch implements AutoCloseable {
         return w;
     }
 
+    /**
+     * Closes the connection of {@code ctx} without an answer: for a client seen gone. A client that only half-closed
+     * (shut down its sending side but still reads) looks the same, and gets the connection closed rather than a
+     * made-up status.
+     */
+    static void hangUp(Context ctx) {
+        ServletContextRequest request = ServletContextRequest.getServletContextRequest(ctx.req());
+        if (request != null) request.getConnectionMetaData().getConnection().getEndPoint().close();
+    }
+
     private void loop() {
         while (open) {
             try {

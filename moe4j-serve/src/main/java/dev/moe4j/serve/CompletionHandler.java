@@ -109,7 +109,8 @@ final class CompletionHandler {
             switch (e) {
                 case null -> {
                     if (seq.cancelled()) { // the client left (ClientWatch): nobody to answer
-                        ctx.status(CLIENT_CLOSED_REQUEST);
+                        ctx.status(CLIENT_CLOSED_REQUEST); // for the metrics only: the connection is closed unanswered
+                        ClientWatch.hangUp(ctx);
                         return;
                     }
                 }

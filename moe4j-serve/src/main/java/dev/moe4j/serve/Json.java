@@ -37,7 +37,8 @@ final class Json {
         } catch (MismatchedInputException e) { // FAIL_ON_TRAILING_TOKENS
             throw ApiException.badRequest(null, "the request body is not valid JSON: unexpected data after the object" + at(e.getLocation()));
         } catch (JsonProcessingException e) {
-            throw ApiException.badRequest(null, "the request body is not valid JSON: " + firstLine(e.getOriginalMessage()) + at(e.getLocation()));
+            throw ApiException.badRequest(null, "the request body is not valid JSON: " + withoutParserHints(firstLine(e.getOriginalMessage()))
+                    + at(e.getLocation()));
         } catch (IOException e) {
             throw ApiException.badRequest(null, "the request body is not valid JSON");
         }
@@ -75,6 +76,28 @@ final class Json {
 
     private static String at(JsonLocation where) {
         return where == null || where.getLineNr() < 1 ? "" : " (line " + where.getLineNr() + ", column " + where.getColumnNr() + ")";
+    }
+
+    /**
+     * Jackson's message without what only makes sense to a Java programmer: its advice to enable a feature
+     * ({@code : enable `JsonReadFeature.X` to allow}), feature names in parentheses, the source description and
+     * token type names. What is wrong, and the character, stay; the caller appends the location.
+     */
+    static String withoutParserHints(String message) {
+        String m = message;
+        int source = m.indexOf("[Source:");
+        if (source >= 0) {
+            int marker = m.lastIndexOf(" (start marker at", source);
+            m = m.substring(0, marker >= 0 ? marker : source);
+        }
+        m = m.replaceAll("\\s*\\([^()]*\\bFeature\\b[^()]*\\)", "");
+        int backtick = m.indexOf('`');
+        if (backtick >= 0) {
+            int clause = m.lastIndexOf(':', backtick);
+            m = m.substring(0, clause >= 0 ? clause : backtick);
+        }
+        m = m.replace("VALUE_STRING", "a string").replace("FIELD_NAME", "a name");
+        return m.strip();
     }
 
     private static String firstLine(String s) {

@@ -37,6 +37,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final ReadDeadlines deadlines;
     private final ClientWatch clients = new ClientWatch();
     private final HostAllowList hosts;
+    private final OriginCheck origins;
     private final Javalin app;
     private final long created = System.currentTimeMillis() / 1000;
 
@@ -54,8 +55,9 @@ public final class OpenAiServer implements AutoCloseable {
         this.options = options;
         this.metrics = new Metrics(model.config().layers(), model.config().experts());
         this.hosts = new HostAllowList(options.host(), options.access().allowedHosts());
+        this.origins = new OriginCheck(options.access().corsOrigins());
         this.engine = new Engine(model, metrics, options.maxConcurrent(), options.maxQueue(), options.stepPauseMillis(), options.prefillChunk());
-        this.deadlines = new ReadDeadlines(options.limits().headerTimeoutMillis(), metrics);
+        this.deadlines = new ReadDeadlines(options.limits().headerTimeoutMillis(), options.limits().maxConnections(), metrics);
         CompletionHandler completions = new CompletionHandler(model, engine, options.modelId(), new RequestBody(options.limits(), metrics), clients);
         try {
             this.app = Javalin.create(cfg -> {
@@ -67,15 +69,8 @@ public final class OpenAiServer implements AutoCloseable {
                 cfg.http.maxRequestSize = options.limits().maxBodyBytes();
                 cfg.jetty.addConnector(this::connector);
                 cfg.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
-                if (!options.access().corsOrigins().isEmpty()) {
-                    cfg.bundledPlugins.enableCors(cors -> cors.addRule(rule -> {
-                        for (String origin : options.access().corsOrigins()) {
-                            if (origin.equals("*")) rule.anyHost();
-                            else rule.allowHost(origin);
-                        }
-                    }));
-                }
                 cfg.routes.before(this::checkHost);
+                cfg.routes.before(origins::apply);
                 cfg.routes.before("/v1/*", this::authenticate);
                 cfg.routes.post("/v1/chat/completions", completions::chat);
                 cfg.routes.post("/v1/completions", completions::completion);
@@ -85,6 +80,7 @@ public final class OpenAiServer implements AutoCloseable {
                 cfg.routes.exception(ApiException.class, (e, ctx) -> error(ctx, e));
                 cfg.routes.exception(HttpResponseException.class, (e, ctx) -> {
                     if (e.getStatus() == 405) methodNotAllowed(ctx, String.join(", ", e.getDetails().values()));
+                    else if (e.getStatus() == 404) unknownUrl(ctx); // Javalin's own wording names its internals
                     else error(ctx, ApiException.ofStatus(e.getStatus(), e.getMessage()));
                 });
                 cfg.routes.exception(Exception.class, (e, ctx) -> {
@@ -92,9 +88,7 @@ public final class OpenAiServer implements AutoCloseable {
                     error(ctx, new ApiException(500, "server_error", null, null, "internal server error; the server log has the details"));
                 });
                 cfg.routes.error(404, ctx -> {
-                    if (ctx.attribute(HANDLED) == null) {
-                        error(ctx, ApiException.refused(404, "unknown_url", "unknown URL: " + ctx.method() + " " + ctx.path()));
-                    }
+                    if (ctx.attribute(HANDLED) == null) unknownUrl(ctx);
                 });
                 cfg.routes.error(405, ctx -> {
                     if (ctx.attribute(HANDLED) == null) methodNotAllowed(ctx, "");
@@ -196,6 +190,11 @@ public final class OpenAiServer implements AutoCloseable {
     private java.util.Map<String, Object> health() {
         return java.util.Map.of("status", "ok", "model", options.modelId(),
                 "active", engine.activeCount(), "queued", engine.queueDepth());
+    }
+
+    /** 404 with OpenAI's code for a path that is not served. */
+    private static void unknownUrl(Context ctx) {
+        error(ctx, ApiException.refused(404, "unknown_url", "unknown URL: " + ctx.method() + " " + ctx.path()));
     }
 
     private static void methodNotAllowed(Context ctx, String allowed) {

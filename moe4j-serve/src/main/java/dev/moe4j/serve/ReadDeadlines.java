@@ -24,7 +24,10 @@ import java.util.concurrent.TimeUnit;
  * request has arrived, the complete request head must follow within the deadline, else the client gets a 408
  * and the connection is closed. A connection with nothing on the way (new, or kept alive between requests)
  * is left to Jetty's idle timeout, which closes it silently: a 408 there could reach a client that is reusing
- * the connection at that moment, as if it answered its next request.
+ * the connection at that moment, as if it answered its next request. While the connection cap is reached, though,
+ * such idle connections are closed here (silently, and outright, so the slot is free at once) after the header
+ * deadline: Jetty's lower idle timeout at the cap half-closes and then waits for the peer, so a few silent sockets
+ * would lock everyone else out for a minute.
  *
  * <p>Jetty calls this as a {@link Connection.Listener} (connections opening and closing) and as a
  * {@link HttpConfiguration.Customizer} (a request's head is complete); a sweeper thread, running a few times per
@@ -35,6 +38,7 @@ final class ReadDeadlines implements Connection.Listener, HttpConfiguration.Cust
     private static final long NOT_STARTED = Long.MAX_VALUE;
 
     private final long headerNanos;
+    private final int maxConnections;
     private final Metrics metrics;
     private final Map<Connection, Watch> open = new ConcurrentHashMap<>();
     private final ScheduledExecutorService sweeper;
@@ -44,13 +48,18 @@ final class ReadDeadlines implements Connection.Listener, HttpConfiguration.Cust
         boolean awaitingHead = true; // false while a request is handled
         long bytesIn;                // the connection's bytes read when it began to await a head; more means one has begun
         long deadline = NOT_STARTED; // System.nanoTime() by which the head must be complete
+        long idleSince;              // System.nanoTime() when it began to await a head
         long requests;               // heads received so far
         boolean expired;
     }
 
-    /** @param headerTimeoutMillis ms from a request's first byte to the end of its head */
-    ReadDeadlines(long headerTimeoutMillis, Metrics metrics) {
+    /**
+     * @param headerTimeoutMillis ms from a request's first byte to the end of its head; also how long a connection
+     *                            may sit idle while {@code maxConnections} are open
+     */
+    ReadDeadlines(long headerTimeoutMillis, int maxConnections, Metrics metrics) {
         this.headerNanos = TimeUnit.MILLISECONDS.toNanos(headerTimeoutMillis);
+        this.maxConnections = maxConnections;
         this.metrics = metrics;
         metrics.connectionGauge(open::size);
         long period = Math.clamp(headerTimeoutMillis / 4, 50, 1_000);
@@ -62,6 +71,7 @@ final class ReadDeadlines implements Connection.Listener, HttpConfiguration.Cust
     public void onOpened(Connection connection) {
         Watch w = new Watch();
         w.bytesIn = connection.getBytesIn();
+        w.idleSince = System.nanoTime();
         open.put(connection, w);
     }
 
@@ -87,6 +97,7 @@ final class ReadDeadlines implements Connection.Listener, HttpConfiguration.Cust
                 w.awaitingHead = true;
                 w.bytesIn = connection.getBytesIn();
                 w.deadline = NOT_STARTED;
+                w.idleSince = System.nanoTime();
             }
         });
         return request;
@@ -101,25 +112,39 @@ final class ReadDeadlines implements Connection.Listener, HttpConfiguration.Cust
     }
 
     private void closeLate(long now) {
+        boolean atCap = open.size() >= maxConnections;
         for (Map.Entry<Connection, Watch> e : open.entrySet()) {
             Watch w = e.getValue();
+            boolean idleTooLong = false;
             synchronized (w) {
                 if (!w.awaitingHead || w.expired) continue;
                 if (w.deadline == NOT_STARTED) {
                     if (e.getKey().getBytesIn() > w.bytesIn) w.deadline = now + headerNanos; // a request has begun
+                    else idleTooLong = atCap && now - w.idleSince >= headerNanos;
+                    if (!idleTooLong) continue;
+                } else if (now - w.deadline < 0) {
                     continue;
                 }
-                if (now - w.deadline < 0) continue;
                 w.expired = true;
             }
-            EndPoint ep = e.getKey().getEndPoint();
-            log.debug("closing {}: no complete request head within {} ms", ep.getRemoteSocketAddress(), headerNanos / 1_000_000);
-            metrics.readTimeout();
-            try {
-                ep.write(Callback.from(ep::close, x -> ep.close()), timeoutResponse());
-            } catch (RuntimeException busy) { // a write still pending: no room for a goodbye
-                ep.close();
+            if (idleTooLong) {
+                log.debug("closing idle {}: {} connections open, the most allowed", e.getKey().getEndPoint().getRemoteSocketAddress(), maxConnections);
+                e.getKey().getEndPoint().close();
+                continue;
             }
+            expire(e.getKey());
+        }
+    }
+
+    /** Answers 408 and closes: a request's head is late. */
+    private void expire(Connection connection) {
+        EndPoint ep = connection.getEndPoint();
+        log.debug("closing {}: no complete request head within {} ms", ep.getRemoteSocketAddress(), headerNanos / 1_000_000);
+        metrics.readTimeout();
+        try {
+            ep.write(Callback.from(ep::close, x -> ep.close()), timeoutResponse());
+        } catch (RuntimeException busy) { // a write still pending: no room for a goodbye
+            ep.close();
         }
     }
 

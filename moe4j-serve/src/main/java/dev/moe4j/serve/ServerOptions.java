@@ -67,8 +67,9 @@ public record ServerOptions(String host, int port, String apiKey, int maxConcurr
     /**
      * Browser-facing rules. Requests whose {@code Host} is not loopback ({@code localhost}, {@code 127.0.0.1},
      * {@code [::1]}), the bound host or one of {@code allowedHosts} get 403 (this stops DNS rebinding); {@code "*"}
-     * allows any. CORS headers and preflight answers go only to the origins in {@code corsOrigins} ({@code "*"}:
-     * any); with none, browsers cannot read answers from other sites.
+     * allows any. A request with an {@code Origin} that is neither the server's own (its host:port equal to the
+     * {@code Host} header) nor in {@code corsOrigins} ({@code "*"}: any) gets 403 before any handler runs; listed
+     * origins get CORS headers and preflight answers.
      *
      * @param allowedHosts extra host names (or IP literals) served, without port; case-insensitive
      * @param corsOrigins  origins such as {@code https://app.example.com} that may call the API from a page

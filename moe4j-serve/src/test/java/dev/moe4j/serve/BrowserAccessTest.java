@@ -48,9 +48,13 @@ class BrowserAccessTest {
         for (String type : new String[] {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"}) {
             RawHttp.Response r = RawHttp.exchange(plain.server.port(),
                     RawHttp.post("/v1/completions", "localhost:" + plain.server.port(), type, body, "Origin: " + EVIL));
-            assertEquals(415, r.status(), type + ": " + r.body());
-            assertEquals("unsupported_media_type", r.json().at("/error/code").asText());
+            assertEquals(403, r.status(), type + ": " + r.body());
+            assertEquals("origin_not_allowed", r.json().at("/error/code").asText());
             assertNull(r.header("Access-Control-Allow-Origin"), "no CORS header: the page cannot read the answer");
+            // A client that sends no Origin (not a browser) is refused for the media type alone.
+            RawHttp.Response noOrigin = RawHttp.exchange(plain.server.port(), RawHttp.post("/v1/completions", "localhost", type, body));
+            assertEquals(415, noOrigin.status(), type + ": " + noOrigin.body());
+            assertEquals("unsupported_media_type", noOrigin.json().at("/error/code").asText());
         }
         assertEquals(before, completionTokens(plain), "nothing was generated");
         RawHttp.Response ok = RawHttp.exchange(plain.server.port(), RawHttp.post("/v1/completions", "localhost", "application/json", body));
@@ -97,11 +101,57 @@ class BrowserAccessTest {
                 + "https://app.example\r\n" + String.join("\r\n", preflight) + "\r\n\r\n");
         assertTrue(allowed.status() < 300, "a preflight carries no key and must pass: " + allowed.status() + " " + allowed.body());
         assertEquals("https://app.example", allowed.header("Access-Control-Allow-Origin"), allowed.headers().toString());
+        assertTrue(allowed.header("Access-Control-Allow-Methods").contains("POST"), allowed.headers().toString());
+        assertEquals("authorization, content-type", allowed.header("Access-Control-Allow-Headers"), allowed.headers().toString());
         RawHttp.Response other = RawHttp.exchange(opened.server.port(), "OPTIONS /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nOrigin: "
                 + EVIL + "\r\n" + String.join("\r\n", preflight) + "\r\n\r\n");
         assertNull(other.header("Access-Control-Allow-Origin"), "an unlisted origin gets no CORS answer: " + other.headers());
         RawHttp.Response models = get(opened, "/v1/models", "localhost", "Origin: https://app.example", "Authorization: Bearer sk-test");
         assertEquals(200, models.status());
         assertEquals("https://app.example", models.header("Access-Control-Allow-Origin"));
+    }
+
+    /** A foreign origin is refused before any handler runs (nothing generated), on every path, listed origins or not. */
+    @Test
+    void anUnlistedOriginIs403BeforeAnyHandlerRuns() throws Exception {
+        String body = "{\"model\":\"qwen2moe-tiny\",\"prompt\":\"hi\",\"max_tokens\":4}";
+        for (TestServer s : new TestServer[] {opened, plain}) {
+            long before = completionTokens(s);
+            RawHttp.Response post = RawHttp.exchange(s.server.port(), RawHttp.post("/v1/completions", "localhost", "application/json", body,
+                    "Origin: " + EVIL, "Authorization: Bearer sk-test"));
+            assertEquals(403, post.status(), post.body());
+            assertEquals("origin_not_allowed", post.json().at("/error/code").asText(), post.body());
+            assertEquals("invalid_request_error", post.json().at("/error/type").asText(), post.body());
+            assertTrue(post.json().at("/error/message").asText().contains(EVIL), post.body());
+            assertNull(post.header("Access-Control-Allow-Origin"));
+            assertEquals(before, completionTokens(s), "nothing was generated");
+            for (String path : new String[] {"/v1/models", "/health", "/metrics"}) {
+                RawHttp.Response r = get(s, path, "localhost", "Origin: " + EVIL, "Authorization: Bearer sk-test");
+                assertEquals(403, r.status(), path + ": " + r.body());
+                assertEquals("origin_not_allowed", r.json().at("/error/code").asText(), r.body());
+            }
+            assertEquals(403, get(s, "/health", "localhost", "Origin: null").status(), "a sandboxed page's opaque origin is foreign");
+        }
+    }
+
+    /** A listed origin, the server's own origin and clients without Origin are served normally. */
+    @Test
+    void listedOwnAndAbsentOriginsAreServed() throws Exception {
+        String body = "{\"model\":\"qwen2moe-tiny\",\"prompt\":\"hi\",\"max_tokens\":2}";
+        RawHttp.Response listed = RawHttp.exchange(opened.server.port(), RawHttp.post("/v1/completions", "localhost", "application/json", body,
+                "Origin: https://app.example", "Authorization: Bearer sk-test"));
+        assertEquals(200, listed.status(), listed.body());
+        assertEquals("text_completion", listed.json().at("/object").asText(), listed.body());
+        assertEquals("https://app.example", listed.header("Access-Control-Allow-Origin"));
+        for (TestServer s : new TestServer[] {opened, plain}) {
+            int port = s.server.port();
+            String own = "Origin: http://localhost:" + port;
+            RawHttp.Response same = RawHttp.exchange(port, RawHttp.post("/v1/completions", "localhost:" + port, "application/json", body,
+                    own, "Authorization: Bearer sk-test"));
+            assertEquals(200, same.status(), same.body());
+            assertEquals(200, get(s, "/health", "LocalHost:" + port, own).status(), "host names compare without case");
+            assertEquals(403, get(s, "/health", "localhost:" + (port == 1 ? 2 : port - 1), own).status(), "another port is another origin");
+            assertEquals(200, get(s, "/health", "localhost").status(), "no Origin: served as before");
+        }
     }
 }

@@ -80,6 +80,28 @@ class ErrorsTest {
                 .findFirst().orElse(0);
     }
 
+    /** Whatever the parser objects to, the message says what and where, without the parser's advice to Java programmers. */
+    @Test
+    void malformedJsonMessagesNameNoParserInternals() throws Exception {
+        String[][] cases = { // body, what the message must still say
+                {"{\"model\":\"m\",\"temperature\":NaN}", "Non-standard token 'NaN'"},
+                {"{\"temperature\":-Infinity}", "Non-standard token '-Infinity'"},
+                {"{\"temperature\":+1}", "plus signs"},
+                {"{\"model\":1", "Unexpected end-of-input"},
+                {"{/*c*/\"model\":1}", "comment"},
+                {"{\"model\":\"abc", "Unexpected end-of-input in a string"},
+                {"{\"model\":tru}", "Unrecognized token 'tru'"},
+        };
+        for (String[] c : cases) {
+            Reply r = post("/completions", c[0], KEY);
+            assertError(400, null, r);
+            String message = r.body().at("/error/message").asText();
+            assertTrue(message.startsWith("the request body is not valid JSON: ") && message.contains(c[1]), c[0] + " -> " + message);
+            assertTrue(message.matches("(?s).*\\(line 1, column \\d+\\)$"), "keeps the location: " + message);
+            assertFalse(message.matches("(?s).*(`|Feature|\\[Source|REDACTED|VALUE_|enable).*"), "no parser hints: " + message);
+        }
+    }
+
     @Test
     void malformedJsonAndMissingFieldsAre400() throws Exception {
         assertError(400, null, post("/chat/completions", "{\"model\": ", KEY));
@@ -105,7 +127,19 @@ class ErrorsTest {
     @Test
     void unknownModelIs404() throws Exception {
         assertError(404, "model_not_found", post("/completions", "{\"model\":\"gpt-4\",\"prompt\":\"hi\"}", KEY));
-        assertError(404, null, post("/nowhere", "{}", KEY));
+    }
+
+    /** An unknown path has OpenAI's code, whichever layer finds it unknown, and a message naming the request. */
+    @Test
+    void unknownUrlIs404UnknownUrl() throws Exception {
+        Reply r = post("/nowhere", "{}", KEY);
+        assertError(404, "unknown_url", r);
+        assertEquals("unknown URL: POST /v1/nowhere", r.body().at("/error/message").asText());
+        RawHttp.Response get = RawHttp.exchange(s.server.port(), RawHttp.get("/v1/nowhere/else", "localhost", "Authorization: Bearer " + KEY));
+        assertEquals(404, get.status(), get.body());
+        assertEquals("unknown_url", get.json().at("/error/code").asText(), get.body());
+        RawHttp.Response root = RawHttp.exchange(s.server.port(), RawHttp.get("/", "localhost"));
+        assertEquals("unknown_url", root.json().at("/error/code").asText(), root.body());
     }
 
     @Test
@@ -252,6 +286,25 @@ class ErrorsTest {
         RawHttp.Response delete = RawHttp.exchange(s.server.port(), "DELETE /health HTTP/1.1\r\nHost: localhost\r\n\r\n");
         assertError(405, "method_not_allowed", reply(delete));
         assertEquals("GET", delete.header("Allow"));
+    }
+
+    /**
+     * A client that half-closes after its request (shutdown(SHUT_WR)) cannot be told from one that left, so its
+     * generation is dropped; what reaches it is the connection closing, never a non-standard status.
+     */
+    @Test
+    void aHalfClosedClientGetsTheConnectionClosedNotA499() throws Exception {
+        long cancelledBefore = metric("moe4j_cancelled_total");
+        try (RawHttp c = new RawHttp(s.server.port())) {
+            c.send(RawHttp.post("/v1/completions", "localhost", "application/json",
+                    "{\"model\":\"" + s.id + "\",\"prompt\":\"hello\",\"max_tokens\":200}", "Authorization: Bearer " + KEY));
+            c.socket.shutdownOutput();
+            String first = c.line();
+            assertEquals(null, first, "nothing is sent back, the connection is closed");
+        }
+        long wait = System.nanoTime();
+        while (metric("moe4j_cancelled_total") == cancelledBefore && System.nanoTime() - wait < 10_000_000_000L) Thread.sleep(20);
+        assertTrue(metric("moe4j_cancelled_total") > cancelledBefore, "the generation was dropped");
     }
 
     /** Jetty rejects these before any route runs; the answer still has OpenAI's shape. */

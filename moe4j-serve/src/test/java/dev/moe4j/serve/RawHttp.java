@@ -61,7 +61,7 @@ final class RawHttp implements AutoCloseable {
         socket.getOutputStream().flush();
     }
 
-    /** Reads one response (Content-Length or until the server closes). */
+    /** Reads one response (none for 204 and 304, else Content-Length or until the server closes). */
     Response response() throws IOException {
         String status = line();
         if (status == null) throw new IOException("the server closed the connection without a response");
@@ -72,7 +72,10 @@ final class RawHttp implements AutoCloseable {
         }
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         String length = headers.get("content-length");
-        if (length != null) {
+        int code = Integer.parseInt(status.split(" ")[1]);
+        if (code == 204 || code == 304) {
+            return new Response(code, headers, ""); // no body by definition
+        } else if (length != null) {
             body.write(in.readNBytes(Integer.parseInt(length)));
         } else {
             in.transferTo(body);

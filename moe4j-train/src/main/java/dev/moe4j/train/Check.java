@@ -3,25 +3,25 @@ package dev.moe4j.train;
 /**
  * Range checks for the settings of a run. Each names its field as the command line and the checkpoint spell it
  * ({@code ffn}, {@code weight-decay}), so the same message serves a bad option and a bad checkpoint field.
- * All throw {@link IllegalArgumentException}.
+ * All throw {@link InvalidSettingException}.
  */
 final class Check {
     private Check() {}
 
     static int atLeast(String field, int value, int min) {
-        if (value < min) throw new IllegalArgumentException("invalid " + field + ": " + value + " (must be at least " + min + ")");
+        if (value < min) throw InvalidSettingException.of(field, value, "must be at least " + min);
         return value;
     }
 
     static long atLeast(String field, long value, long min) {
-        if (value < min) throw new IllegalArgumentException("invalid " + field + ": " + value + " (must be at least " + min + ")");
+        if (value < min) throw InvalidSettingException.of(field, value, "must be at least " + min);
         return value;
     }
 
     /** A finite number ≥ {@code min}. */
     static double atLeast(String field, double value, double min) {
         if (!Double.isFinite(value) || value < min) {
-            throw new IllegalArgumentException("invalid " + field + ": " + value + " (must be a finite number >= " + min + ")");
+            throw InvalidSettingException.of(field, value, "must be a finite number >= " + min);
         }
         return value;
     }
@@ -29,7 +29,7 @@ final class Check {
     /** A finite number > 0. */
     static double positive(String field, double value) {
         if (!Double.isFinite(value) || value <= 0) {
-            throw new IllegalArgumentException("invalid " + field + ": " + value + " (must be a finite number > 0)");
+            throw InvalidSettingException.of(field, value, "must be a finite number > 0");
         }
         return value;
     }
@@ -37,7 +37,7 @@ final class Check {
     /** A finite number in [{@code min}, {@code max}]. */
     static double between(String field, double value, double min, double max) {
         if (!Double.isFinite(value) || value < min || value > max) {
-            throw new IllegalArgumentException("invalid " + field + ": " + value + " (must be between " + min + " and " + max + ")");
+            throw InvalidSettingException.of(field, value, "must be between " + min + " and " + max);
         }
         return value;
     }

@@ -17,10 +17,14 @@ public record ModelSpec(int vocab, int dim, int layers, int heads, int experts, 
         Check.atLeast("layers", layers, 1);
         Check.atLeast("heads", heads, 1);
         if (dim % heads != 0 || (dim / heads) % 2 != 0) {
-            throw new IllegalArgumentException("invalid heads: " + heads + " (dim " + dim + " must split into heads of an even size)");
+            throw new InvalidSettingException("heads", name -> "invalid " + name.apply("heads") + ": " + heads + " (" + name.apply("dim") + " "
+                    + dim + " must split into " + heads + " heads of an even size: a multiple of " + 2 * heads + ")");
         }
         Check.atLeast("experts", experts, 1);
-        if (topK < 1 || topK > experts) throw new IllegalArgumentException("invalid top-k: " + topK + " (must be 1.." + experts + ", the experts)");
+        if (topK < 1 || topK > experts) {
+            throw new InvalidSettingException("top-k", name -> "invalid " + name.apply("top-k") + ": " + topK + " (must be 1.." + experts
+                    + ", the " + name.apply("experts") + ")");
+        }
         Check.atLeast("ffn", expertFfn, 1);
         Check.atLeast("shared-ffn", sharedFfn, 0);
         Check.atLeast("seq-len", seqLen, 2);

@@ -1,6 +1,7 @@
 package dev.moe4j.train;
 
 import dev.moe4j.util.Moe4jException;
+import dev.moe4j.util.Units;
 
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
@@ -27,6 +28,7 @@ import java.util.stream.Stream;
 public final class OutputFolder {
     private final Path dir;
     private final List<String> outputs;
+    private final List<Path> created = new ArrayList<>();  // folders prepare() made, outermost first
 
     public OutputFolder(Path dir, Collection<String> outputs) {
         this.dir = dir;
@@ -55,22 +57,53 @@ public final class OutputFolder {
     }
 
     /**
-     * Creates the folder if needed and creates and deletes a file in it.
+     * Creates the folder if needed (with any missing parents, which {@link #removeCreatedFolders} can take away
+     * again) and creates and deletes a file in it. When it fails, the folders it created are removed.
      *
      * @throws Moe4jException naming the folder when it is a file, cannot be created or cannot be written
      */
     public void prepare() {
         if (Files.exists(dir) && !Files.isDirectory(dir)) throw new Moe4jException(dir + ": not a folder (a file has that name)");
+        for (Path p = dir.toAbsolutePath().normalize(); p != null && !Files.exists(p); p = p.getParent()) {
+            if (!created.contains(p)) created.addFirst(p);
+        }
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
-            throw new Moe4jException(dir + ": cannot create the folder: " + reason(e), e);
+            throw failed(new Moe4jException(dir + ": cannot create the folder: " + reason(e), e));
         }
         try {
             Files.delete(Files.createTempFile(dir, ".moe4j-write-test", ".tmp"));
         } catch (IOException e) {
-            throw new Moe4jException(dir + ": cannot write into the folder: " + reason(e), e);
+            throw failed(new Moe4jException(dir + ": cannot write into the folder: " + reason(e), e));
         }
+    }
+
+    /**
+     * Removes the folders {@link #prepare} created, innermost first, as long as they are empty: a command that
+     * fails before writing anything it keeps leaves no folder of its own behind. Folders that existed before,
+     * or that now hold something, stay.
+     *
+     * @throws IOException when an empty folder cannot be deleted
+     */
+    public void removeCreatedFolders() throws IOException {
+        for (Path p : created.reversed()) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (DirectoryNotEmptyException e) {
+                return;  // holds something (its parents then do too)
+            }
+        }
+        created.clear();
+    }
+
+    private Moe4jException failed(Moe4jException e) {
+        try {
+            removeCreatedFolders();
+        } catch (IOException cleanup) {
+            e.addSuppressed(cleanup);
+        }
+        return e;
     }
 
     /**
@@ -86,7 +119,7 @@ public final class OutputFolder {
             return; // a file system that cannot say leaves the check to the writes themselves, which clean up after failing
         }
         if (free < bytes) {
-            throw new Moe4jException(dir + ": " + what + " need about " + size(bytes) + ", only " + size(free) + " free");
+            throw new Moe4jException(dir + ": " + what + " need about " + Units.bytes(bytes) + ", only " + Units.bytes(free) + " free");
         }
     }
 
@@ -116,13 +149,6 @@ public final class OutputFolder {
         try (Stream<Path> s = Files.walk(p)) {
             for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
         }
-    }
-
-    /** Bytes in binary units with the unit spelled out (12.0 MiB, 3.25 GiB). */
-    public static String size(long bytes) {
-        if (bytes < 1L << 20) return String.format("%.1f KiB", bytes / 1024.0);
-        if (bytes < 1L << 30) return String.format("%.1f MiB", bytes / (double) (1L << 20));
-        return String.format("%.2f GiB", bytes / (double) (1L << 30));
     }
 
     /** The operating system's reason for a failed file operation, without the path the caller names anyway. */

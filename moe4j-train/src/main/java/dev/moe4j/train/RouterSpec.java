@@ -45,7 +45,7 @@ public record RouterSpec(Kind kind, double capacityFactor, boolean renormalize, 
             case "noisy" -> noisy();
             case "sigmoid", "sigmoid-bias", "loss-free" -> sigmoidBias(0.005);
             case "expert-choice" -> expertChoice(1.0);
-            default -> throw new IllegalArgumentException("unknown router '" + name + "' (softmax, noisy, sigmoid, expert-choice)");
+            default -> throw InvalidSettingException.of("router", "'" + name + "'", "one of softmax, noisy, sigmoid, expert-choice");
         };
     }
 

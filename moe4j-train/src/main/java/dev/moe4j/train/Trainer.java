@@ -4,6 +4,7 @@ import dev.moe4j.train.data.Batch;
 import dev.moe4j.train.data.Dataset;
 
 import dev.moe4j.util.Moe4jException;
+import dev.moe4j.util.Units;
 
 import java.lang.reflect.RecordComponent;
 import java.nio.file.Path;
@@ -62,8 +63,8 @@ public final class Trainer {
     private final MoeModel model;
     private final AdamW adam;
     private final List<double[]> history;
-    private int step;
-    private int savedStep;
+    private volatile int step;       // volatile: a shutdown report reads both from another thread
+    private volatile int savedStep;
 
     private Trainer(ModelSpec spec, TrainOptions opt, Dataset data, String dataName, long dataFingerprint, Path outDir, MoeModel model,
                     AdamW adam, List<double[]> history, int step) {
@@ -152,7 +153,7 @@ public final class Trainer {
                         + "); only " + String.join(", ", new TreeSet<>(CHANGEABLE_ON_RESUME)) + " may change");
             }
         }
-        if (given.steps() < step) throw new IllegalArgumentException("invalid steps: " + given.steps() + " (the run has completed " + step + ")");
+        if (given.steps() < step) throw InvalidSettingException.of("steps", given.steps(), "the run has completed " + step);
     }
 
     /**
@@ -163,14 +164,10 @@ public final class Trainer {
         double need = MoeModel.trainingBytes(spec, batch);
         long max = Runtime.getRuntime().maxMemory();
         if (need > max) {
-            throw new IllegalArgumentException(String.format("training this model (%,.0f parameters, batch %d x %d tokens) needs about %s "
-                    + "of memory, more than the JVM's %s (raise it with -Xmx, e.g. MOE4J_JAVA_OPTS=-Xmx16g, or shrink the model or batch)",
-                    MoeModel.paramCount(spec), batch, spec.seqLen(), gib(need), gib(max)));
+            throw new IllegalArgumentException("training this model (" + Units.count(MoeModel.paramCount(spec)) + " parameters, batch "
+                    + batch + " x " + spec.seqLen() + " tokens) needs about " + Units.bytes(need) + " of memory, more than the JVM's "
+                    + Units.bytes(max) + " (raise it with -Xmx, e.g. MOE4J_JAVA_OPTS=-Xmx16g, or shrink the model or batch)");
         }
-    }
-
-    private static String gib(double bytes) {
-        return String.format("%.2f GiB", bytes / (1L << 30));
     }
 
     /** Bytes one checkpoint of the finished run takes (weights, two moments, biases, one history row per step). */
@@ -191,6 +188,9 @@ public final class Trainer {
     public TrainOptions options() { return opt; }
     public Dataset data() { return data; }
     public int step() { return step; }
+
+    /** The step the checkpoint in the output folder holds: the last one saved, or the one the run started or resumed at. */
+    public int savedStep() { return savedStep; }
 
     /** Every step so far (including those before a resume). */
     public List<StepInfo> history() {

@@ -1,6 +1,6 @@
 package dev.moe4j.cli.perf;
 
-import dev.moe4j.cli.Units;
+import dev.moe4j.util.Units;
 
 import java.io.PrintWriter;
 

@@ -39,14 +39,28 @@ public final class TextFileDataset implements Dataset {
     public static final List<String> WORK_FILES = List.of("tokenizer.json", "tokenizer_config.json", "tokens.bin");
 
     /**
+     * Checks that {@code file} is a file that can be read to its end: not missing, not a folder, and not a device,
+     * pipe or socket (which may never end, as a FIFO, or hold no text, as /dev/null).
+     *
+     * @throws Moe4jException naming the file and which of those it is
+     */
+    public static void requireRegularFile(Path file) {
+        if (Files.isRegularFile(file)) return;
+        if (Files.isDirectory(file)) throw new Moe4jException(file + ": is a folder, not a text file");
+        if (Files.exists(file)) throw new Moe4jException(file + ": not a regular file (a device, pipe or socket); give a text file");
+        throw new Moe4jException(file + ": no such file");
+    }
+
+    /**
      * Trains the vocabulary, encodes the file into {@code workDir/tokens.bin} and maps it.
      *
      * @param vocabSize 257 (or less) for plain bytes, else a BPE vocabulary of that size
-     * @throws Moe4jException naming the file when it is missing, not UTF-8 or too large, or the work folder cannot be written
+     * @throws Moe4jException naming the file when it is missing or not a regular file, not UTF-8 or too large, or the
+     *                        work folder cannot be written
      */
     public TextFileDataset(Path file, int vocabSize, Path workDir) {
         this.file = file;
-        if (!Files.isRegularFile(file)) throw new Moe4jException(file + ": no such file");
+        requireRegularFile(file);
         try {
             Files.createDirectories(workDir);
             this.vocab = vocabSize <= 257 ? ByteBpe.bytes() : ByteBpe.train(sample(file), vocabSize);

@@ -1,5 +1,6 @@
 package dev.moe4j.train.demo;
 
+import dev.moe4j.train.InvalidSettingException;
 import dev.moe4j.train.ModelSpec;
 import dev.moe4j.train.MoeModel;
 import dev.moe4j.train.OutputFolder;
@@ -76,12 +77,16 @@ public final class Demo {
 
     /**
      * Checks the output folder before the demo trains: an earlier demo's files are replaced, but where the folder
-     * also holds other files, the demo's would-be victims are refused unless {@link Settings#force()}. Creates the
-     * folder and checks it can be written and has room.
+     * also holds other files, the demo's would-be victims are refused unless {@link Settings#force()}. Checks that the
+     * folder can be created and written and has room; a folder made for the check is removed again ({@link #run}
+     * makes it when it writes), so a demo that fails or is stopped while training leaves none behind.
      *
+     * @throws InvalidSettingException naming a setting out of range (steps below 1)
      * @throws Moe4jException naming the folder when it would overwrite files that may not be a demo's, or cannot be written
      */
     public static void prepareOutput(Settings s) {
+        s.options();  // the settings first: a bad one is the only line printed
+        s.moeSpec();
         OutputFolder folder = new OutputFolder(s.out(), OUTPUTS);
         List<String> existing = folder.existing(), others = folder.others();
         if (!s.force() && !existing.isEmpty() && !others.isEmpty()) {
@@ -89,8 +94,18 @@ public final class Demo {
                     + "overwrite (" + few(existing) + "); choose another --out, or add --force to overwrite those");
         }
         folder.prepare();
-        // the exported model twice (safetensors and GGUF, float32) and the GGUF's scratch copy, plus the report
-        folder.requireSpace((long) (3 * 4 * MoeModel.paramCount(s.moeSpec())) + (1 << 20), "the report and the exported model");
+        try {
+            // the exported model twice (safetensors and GGUF, float32) and the GGUF's scratch copy, plus the report
+            folder.requireSpace((long) (3 * 4 * MoeModel.paramCount(s.moeSpec())) + (1 << 20), "the report and the exported model");
+        } finally {
+            // nothing is written before training ends, and run() creates the folder then: a demo that fails or is
+            // stopped before that leaves no empty folder behind
+            try {
+                folder.removeCreatedFolders();
+            } catch (IOException e) {
+                throw new Moe4jException(s.out() + ": cannot remove the folder made to check it: " + OutputFolder.reason(e), e);
+            }
+        }
     }
 
     /**

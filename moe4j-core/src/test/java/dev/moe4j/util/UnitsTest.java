@@ -1,8 +1,9 @@
-package dev.moe4j.cli;
+package dev.moe4j.util;
 
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** One convention for sizes (binary units, spelled out) and counts (k, M, B = billion), three significant digits. */
 class UnitsTest {
@@ -34,5 +35,23 @@ class UnitsTest {
         assertEquals("1.28 M", Units.count(1_280_000));
         assertEquals("6.92 B", Units.count(6.92e9));
         assertEquals("46.7 B", Units.count(46.7e9));
+    }
+
+    @Test
+    void measuredValuesStayShortAtAnyMagnitude() {
+        assertEquals("0.6545", Units.decimal(0.65449, 4));
+        assertEquals("0.0000", Units.decimal(0, 4));
+        assertEquals("123456.700", Units.decimal(123456.7, 3));
+        assertEquals("1.442e+153", Units.decimal(1.4423577567417427e153, 3));
+        assertEquals("-2.500e+06", Units.decimal(-2.5e6, 4));
+        assertEquals("3.000e-07", Units.decimal(3e-7, 4), "not 0.0000");
+        assertEquals("NaN", Units.decimal(Double.NaN, 4));
+        assertEquals("Infinity", Units.decimal(Double.POSITIVE_INFINITY, 4));
+        assertEquals("1.798e+308", Units.decimal(Double.MAX_VALUE, 4));
+        for (double v : new double[] {1.2345e300, -6.789e299, Double.MIN_VALUE, 1e-300, 9.99999e5, 1e6}) {
+            String s = Units.decimal(v, 4);
+            assertTrue(s.length() <= 12, s);
+            assertEquals(v, Double.parseDouble(s), Math.abs(v) * 1e-3 + 1e-4, s);
+        }
     }
 }

@@ -1,11 +1,12 @@
-package dev.moe4j.cli;
+package dev.moe4j.util;
 
 import java.util.Locale;
 
 /**
- * How every command writes sizes and counts: bytes in binary units spelled out (bytes, KiB, MiB, GiB, TiB;
- * rates per second), counts of parameters or tokens with k, M, B (billion) and three significant digits.
- * "B" alone is never bytes.
+ * How every command and error message writes sizes, counts and measured values: bytes in binary units spelled out
+ * (bytes, KiB, MiB, GiB, TiB; rates per second), counts of parameters or tokens with k, M, B (billion) and three
+ * significant digits ("B" alone is never bytes), and values such as losses with fixed decimals that turn
+ * scientific where fixed decimals would be long or all zeros.
  */
 public final class Units {
     private static final String[] BINARY = {"bytes", "KiB", "MiB", "GiB", "TiB"};
@@ -37,6 +38,22 @@ public final class Units {
         if (Math.abs(n) < 1e6) return significant(n / 1e3) + " k";
         if (Math.abs(n) < 1e9) return significant(n / 1e6) + " M";
         return significant(n / 1e9) + " B";
+    }
+
+    /**
+     * A measured value such as a loss: {@code decimals} places ("0.6545") for magnitudes below a million that
+     * do not round to zero, else four significant digits in scientific notation ("1.442e+153", "3.000e-07"), so a
+     * diverging run never prints a number hundreds of digits long. 0, NaN and the infinities print as "0.0000", "NaN",
+     * "Infinity", "-Infinity".
+     *
+     * @param decimals places after the point, 0 or more
+     */
+    public static String decimal(double v, int decimals) {
+        if (decimals < 0) throw new IllegalArgumentException("decimals must be 0 or more, got " + decimals);
+        if (!Double.isFinite(v)) return Double.toString(v);
+        double a = Math.abs(v);
+        boolean fixed = v == 0 || (a < 1e6 && a >= 0.5 * Math.pow(10, -decimals));
+        return String.format(Locale.ROOT, fixed ? "%." + decimals + "f" : "%.3e", v);
     }
 
     private static int binaryUnit(double bytes) {
