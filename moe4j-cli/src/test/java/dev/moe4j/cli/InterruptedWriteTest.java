@@ -4,11 +4,8 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -27,31 +24,22 @@ class InterruptedWriteTest {
         long free = Files.getFileStore(dir).getUsableSpace();
         Assumptions.assumeTrue(free > (8L << 30), "skipped: under 8 GiB free in " + dir + ", and synth checks for 3.6 GiB before writing");
         Path out = dir.resolve("big.gguf"), tmp = dir.resolve("big.gguf.tmp");
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--add-modules", "jdk.incubator.vector",
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "synth", "--shape", "olmoe-1b-7b", "--type", "q4_0", "--out", out.toString());
-        boolean sigint = !LauncherTest.sigintIgnored();
-        String signal = sigint ? "INT" : "TERM";
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        ByteArrayOutputStream output = new ByteArrayOutputStream();
-        Thread drain = Thread.ofVirtual().start(() -> {
-            try { p.getInputStream().transferTo(output); } catch (java.io.IOException ignored) { }
-        });
-        try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (p.isAlive() && System.nanoTime() < deadline && !(Files.exists(tmp) && Files.size(tmp) > 0)) Thread.sleep(10);
-            assertTrue(p.isAlive() && Files.exists(tmp), "synth was writing when interrupted; output: " + output);
-            new ProcessBuilder("kill", "-" + signal, "" + p.pid()).start().waitFor(10, TimeUnit.SECONDS);
-            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "synth stopped after SIG" + signal);
-        } finally {
-            p.destroyForcibly();
+        try (ChildCli c = new ChildCli("synth", "--shape", "olmoe-1b-7b", "--type", "q4_0", "--out", out.toString())) {
+            c.interruptWhen(() -> sizeOf(tmp) > 0, "synth");
+            String text = c.output();
+            assertEquals(c.interruptedStatus(), c.process.exitValue(), text);
+            assertFalse(Files.exists(tmp), "the unfinished .tmp is gone");
+            assertFalse(Files.exists(out), "no output file");
+            assertTrue(text.contains("moe4j: interrupted: " + out + " was not written, and no partial big.gguf.tmp is left"), text);
+            assertFalse(text.contains("\tat "), "no stack trace: " + text);
         }
-        drain.join(10_000);
-        String text = output.toString();
-        assertEquals(sigint ? 130 : 143, p.exitValue(), text);
-        assertFalse(Files.exists(tmp), "the unfinished .tmp is gone");
-        assertFalse(Files.exists(out), "no output file");
-        assertTrue(text.contains("moe4j: interrupted: " + out + " was not written, and no partial big.gguf.tmp is left"), text);
-        assertFalse(text.contains("\tat "), "no stack trace: " + text);
+    }
+
+    private static long sizeOf(Path f) {
+        try {
+            return Files.exists(f) ? Files.size(f) : 0;
+        } catch (java.io.IOException e) {
+            return 0;   // renamed or removed between the two calls
+        }
     }
 }

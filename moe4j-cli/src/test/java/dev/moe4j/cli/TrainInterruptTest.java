@@ -4,12 +4,8 @@ import dev.moe4j.train.Checkpoint;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -26,30 +22,15 @@ class TrainInterruptTest {
     @Test
     void ctrlCSaysWhereTheRunCanBeResumed(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("run");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        cmd.addAll(List.of(TrainRunSafetyTest.train(out, "--steps", "1000000", "--checkpoint-every", "7", "--threads", "1")));
-        boolean sigint = !LauncherTest.sigintIgnored();
-        String signal = sigint ? "INT" : "TERM";
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        ByteArrayOutputStream output = new ByteArrayOutputStream();
-        Thread drain = Thread.ofVirtual().start(() -> {
-            try { p.getInputStream().transferTo(output); } catch (java.io.IOException ignored) { }
-        });
-        try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (p.isAlive() && System.nanoTime() < deadline && !(Files.exists(out.resolve(Checkpoint.FILE)) && Checkpoint.read(out).step() >= 7)) {
-                Thread.sleep(20);
-            }
-            assertTrue(p.isAlive(), "train was running when interrupted; output: " + output);
-            new ProcessBuilder("kill", "-" + signal, "" + p.pid()).start().waitFor(10, TimeUnit.SECONDS);
-            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "train stopped after SIG" + signal);
-        } finally {
-            p.destroyForcibly();
+        try (ChildCli c = new ChildCli(TrainRunSafetyTest.train(out, "--steps", "1000000", "--checkpoint-every", "7", "--threads", "1"))) {
+            c.interruptWhen(() -> checkpointStep(out) >= 7, "train");
+            check(c, out);
         }
-        drain.join(10_000);
-        String text = output.toString();
-        assertEquals(sigint ? 130 : 143, p.exitValue(), text);
+    }
+
+    private static void check(ChildCli c, Path out) throws Exception {
+        String text = c.output();
+        assertEquals(c.interruptedStatus(), c.process.exitValue(), text);
         assertFalse(text.contains("\tat ") || text.contains("Exception"), "no stack trace: " + text);
         Matcher m = Pattern.compile("moe4j: interrupted at step (\\d+) of 1000000; " + Pattern.quote(out.resolve(Checkpoint.FILE).toString())
                 + " holds step (\\d+): continue with 'moe4j train --out " + Pattern.quote(out.toString()) + " --resume'").matcher(text);
@@ -62,5 +43,13 @@ class TrainInterruptTest {
         TrainRunSafetyTest.Run resumed = TrainRunSafetyTest.run("train", "--resume", "--steps", "" + (saved + 2), "--out", out.toString());
         assertEquals(0, resumed.code(), resumed.err());
         assertEquals(saved + 2, Checkpoint.read(out).step());
+    }
+
+    private static int checkpointStep(Path out) {
+        try {
+            return Files.exists(out.resolve(Checkpoint.FILE)) ? Checkpoint.read(out).step() : -1;
+        } catch (RuntimeException e) {
+            return -1;   // caught between write and rename
+        }
     }
 }

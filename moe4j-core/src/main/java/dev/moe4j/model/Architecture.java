@@ -7,7 +7,6 @@ import dev.moe4j.moe.SoftmaxTopK;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * One MoE family, and everything moe4j knows about it in one class: its names in Hugging Face and GGUF files, the
@@ -198,10 +197,6 @@ public abstract class Architecture {
     /** Whether moe4j reads this family's GGUF files. */
     boolean readsGguf() {
         return true;
-    }
-
-    public String displayName() {
-        return hfModelType.toLowerCase(Locale.ROOT);
     }
 
     @Override

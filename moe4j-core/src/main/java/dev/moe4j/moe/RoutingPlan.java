@@ -129,9 +129,6 @@ public final class RoutingPlan {
     /** Token of the i-th entry of expert e's bin. */
     public int binToken(int e, int i) { return binEntries[binOffsets[e] + i] / k; }
 
-    /** Combine weight of the i-th entry of expert e's bin. */
-    public float binWeight(int e, int i) { return weights[binEntries[binOffsets[e] + i]]; }
-
     /** Index {@code token * k + slot} of the i-th entry of expert e's bin (for per-slot values kept beside the plan). */
     public int binEntry(int e, int i) { return binEntries[binOffsets[e] + i]; }
 
