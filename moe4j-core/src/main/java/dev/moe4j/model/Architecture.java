@@ -89,6 +89,14 @@ public abstract class Architecture {
     void validate(ModelConfig.AttentionSpec attention, ModelConfig.MoeSpec moe) {
     }
 
+    /**
+     * The factor on q·k before the softmax: {@code 1/sqrt(head dimension)} (for latent attention the q/k head
+     * dimension, nope + rope), as Hugging Face's attention modules set {@code self.scaling}.
+     */
+    double attentionScale(ModelConfig c) {
+        return 1.0 / Math.sqrt(c.headDim());
+    }
+
     // ---- routing and experts ----
 
     /**
