@@ -153,6 +153,14 @@ public abstract class Architecture {
         return RopeStyle.HALF;
     }
 
+    /**
+     * Whether this family's yarn rounds its correction range to whole dimensions (transformers' {@code truncate}, true
+     * unless the config says otherwise); GGUF has no key for it, so a GGUF file's yarn takes this.
+     */
+    boolean yarnTruncates() {
+        return true;
+    }
+
     /** Whether a Hugging Face q/k projection must be permuted from rotate-half to adjacent pairs for GGUF. */
     boolean permuteQkForGguf() {
         return false;

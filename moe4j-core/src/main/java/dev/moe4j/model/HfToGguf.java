@@ -48,7 +48,7 @@ public final class HfToGguf {
 
     private static void checkSupported(Path dir, ModelConfig c) {
         c.architecture().checkGgufWritable(dir, c);
-        RopeScalingReader.checkGgufWritable(dir, c.ropeScaling());
+        RopeScalingReader.checkGgufWritable(dir, c.ropeScaling(), c.architecture());
     }
 
     private void metadata() {

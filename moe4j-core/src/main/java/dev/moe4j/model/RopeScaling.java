@@ -172,7 +172,8 @@ public record RopeScaling(Type type, double factor, int originalContext, int max
 
     @Override
     public int hashCode() {
-        return Arrays.hashCode(new double[] {type.ordinal(), factor, originalContext, maxPositions, factor, betaFast, mscale});
+        return java.util.Objects.hash(type, factor, originalContext, maxPositions, attentionFactor, betaFast, betaSlow, mscale,
+                mscaleAllDim, truncate, lowFreqFactor, highFreqFactor) * 31 + Arrays.hashCode(shortFactor) * 7 + Arrays.hashCode(longFactor);
     }
 
     @Override

@@ -114,9 +114,10 @@ final class RopeScalingReader {
      * The scaling a GGUF file's {@code rope.scaling.*} keys declare ({@code v} reads under the {@code {arch}.} prefix).
      * llama.cpp's types: none, linear, yarn (longrope keeps its factors in tensors, not read yet). An explicit
      * {@code rope.scaling.yarn_attn_factor} is transformers' {@code attention_factor}; {@code rope.scaling.attn_factor}
-     * multiplies the factor on cos/sin, as in llama.cpp.
+     * multiplies the factor on cos/sin, as in llama.cpp. GGUF has no key for yarn's {@code truncate}: the family's
+     * own value ({@link Architecture#yarnTruncates}) is taken.
      */
-    static RopeScaling fromGguf(ConfigValues v, int context) {
+    static RopeScaling fromGguf(ConfigValues v, int context, boolean yarnTruncates) {
         String type = v.string("rope.scaling.type", "none");
         double factor = v.has("rope.scaling.factor") ? ggufPositive(v, "rope.scaling.factor")
                 : v.has("rope.scale_linear") ? ggufPositive(v, "rope.scale_linear") : 1;
@@ -130,7 +131,7 @@ final class RopeScalingReader {
                 yield RopeScaling.yarn(factor, v.positive("rope.scaling.original_context_length", context),
                         v.has("rope.scaling.yarn_attn_factor") ? ggufPositive(v, "rope.scaling.yarn_attn_factor") : Double.NaN,
                         v.has("rope.scaling.yarn_beta_fast") ? ggufPositive(v, "rope.scaling.yarn_beta_fast") : 32,
-                        v.has("rope.scaling.yarn_beta_slow") ? ggufPositive(v, "rope.scaling.yarn_beta_slow") : 1, 0, 0, true);
+                        v.has("rope.scaling.yarn_beta_slow") ? ggufPositive(v, "rope.scaling.yarn_beta_slow") : 1, 0, 0, yarnTruncates);
             }
             case "longrope" -> throw v.error(v.describe("rope.scaling.type")
                     + " is \"longrope\": its factors are tensors (rope_factors_long/short), not supported yet");
@@ -160,12 +161,13 @@ final class RopeScalingReader {
                 s.betaSlow(), mscale, mscaleAllDim, s.truncate(), s.lowFreqFactor(), s.highFreqFactor(), s.shortFactor(), s.longFactor());
     }
 
-    /** Refuses, naming {@code dir}, a scaling that llama.cpp's GGUF keys cannot hold. */
-    static void checkGgufWritable(Path dir, RopeScaling s) {
+    /** Refuses, naming {@code dir}, a scaling of family {@code arch} that llama.cpp's GGUF keys cannot hold. */
+    static void checkGgufWritable(Path dir, RopeScaling s, Architecture arch) {
         switch (s.type()) {
             case NONE, LINEAR -> { }
             case YARN -> {
-                if (!s.truncate()) throw new Moe4jException(dir + ": yarn rope scaling with truncate=false has no GGUF key (llama.cpp always truncates)");
+                if (s.truncate() != arch.yarnTruncates()) throw new Moe4jException(dir + ": yarn rope scaling with truncate="
+                        + s.truncate() + " has no GGUF key (files of " + arch + " are read with truncate=" + arch.yarnTruncates() + ")");
             }
             default -> throw new Moe4jException(dir + ": " + s.type().hfName + " rope scaling cannot be written as GGUF yet (its GGUF form is a tensor of factors)");
         }

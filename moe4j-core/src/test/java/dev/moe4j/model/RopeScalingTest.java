@@ -115,5 +115,11 @@ class RopeScalingTest {
                 () -> HfToGguf.quantize(hf, tmp.resolve("dyn.gguf"), DType.F32, new GgufQuantizer.Listener() {}));
         assertEquals(hf + ": dynamic rope scaling cannot be written as GGUF yet (its GGUF form is a tensor of factors)", e.getMessage());
         assertFalse(java.nio.file.Files.exists(tmp.resolve("dyn.gguf")));
+        // GGUF has no truncate key: a file's yarn takes the family's, so another value cannot be written.
+        SyntheticModel yarn = model(Architecture.OLMOE, 64, "\"rope_type\": \"yarn\", \"factor\": 8, \"truncate\": false");
+        Path hf2 = tmp.resolve("yarn");
+        yarn.writeHf(hf2, false);
+        e = assertThrows(Moe4jException.class, () -> HfToGguf.quantize(hf2, tmp.resolve("yarn.gguf"), DType.F32, new GgufQuantizer.Listener() {}));
+        assertEquals(hf2 + ": yarn rope scaling with truncate=false has no GGUF key (files of olmoe are read with truncate=true)", e.getMessage());
     }
 }
