@@ -46,7 +46,8 @@ final class InfoCommand implements Callable<Integer> {
                     x.slidingWindow(), countTrue(x.slidingLayers()), c.layers());
             out.printf(Locale.ROOT, "vocabulary     %d%n", c.vocabSize());
             out.printf(Locale.ROOT, "context length %d%n", c.contextLength());
-            out.printf(Locale.ROOT, "rope           theta %.1f, %s%n", c.ropeTheta(), c.ropeStyle() == dev.moe4j.model.RopeStyle.HALF ? "rotate-half pairs" : "adjacent pairs");
+            out.printf(Locale.ROOT, "rope           theta %.1f, %s%s%n", c.ropeTheta(), c.ropeStyle() == dev.moe4j.model.RopeStyle.HALF ? "rotate-half pairs" : "adjacent pairs",
+                    c.ropeScaling().type() == dev.moe4j.model.RopeScaling.Type.NONE ? "" : ", scaling " + c.ropeScaling());
             out.printf(Locale.ROOT, "tensor types   %s%n", tensorTypes(m));
             out.printf(Locale.ROOT, "parameters     %s total, %s active per token (%.1f %%)%n",
                     Units.count(p.total()), Units.count(p.active()), 100.0 * p.active() / p.total());

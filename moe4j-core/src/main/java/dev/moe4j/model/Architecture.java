@@ -89,6 +89,14 @@ public abstract class Architecture {
     void validate(ModelConfig.AttentionSpec attention, ModelConfig.MoeSpec moe) {
     }
 
+    /**
+     * The factor on q·k before the softmax: {@code 1/sqrt(head dimension)} (for latent attention the q/k head
+     * dimension, nope + rope), as Hugging Face's attention modules set {@code self.scaling}.
+     */
+    double attentionScale(ModelConfig c) {
+        return 1.0 / Math.sqrt(c.headDim());
+    }
+
     // ---- routing and experts ----
 
     /**
@@ -143,6 +151,14 @@ public abstract class Architecture {
     /** How the GGUF graph of this family rotates q/k: llama.cpp's {@code llama} rotates adjacent pairs. */
     public RopeStyle ggufRopeStyle() {
         return RopeStyle.HALF;
+    }
+
+    /**
+     * Whether this family's yarn rounds its correction range to whole dimensions (transformers' {@code truncate}, true
+     * unless the config says otherwise); GGUF has no key for it, so a GGUF file's yarn takes this.
+     */
+    boolean yarnTruncates() {
+        return true;
     }
 
     /** Whether a Hugging Face q/k projection must be permuted from rotate-half to adjacent pairs for GGUF. */

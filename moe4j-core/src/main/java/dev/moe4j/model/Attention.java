@@ -17,6 +17,7 @@ public final class Attention implements AttentionLayer {
     private final float[] sinks;          // per-head sink logits joining the softmax (GPT-OSS), null when absent
     private final int window;             // attend to the last `window` positions only; 0 = all
     private final Rope rope;
+    private final float scale;            // of q·k before the softmax
 
     public Attention(ModelConfig c, Matrix wq, Matrix wk, Matrix wv, Matrix wo,
                      float[] bq, float[] bk, float[] bv, float[] qNorm, float[] kNorm) {
@@ -32,7 +33,8 @@ public final class Attention implements AttentionLayer {
         this.bo = bo;
         this.sinks = sinks;
         this.window = window;
-        this.rope = new Rope(c.headDim(), c.ropeTheta(), c.ropeStyle());
+        this.rope = new Rope(c.headDim(), c.ropeTheta(), c.ropeStyle(), c.ropeScaling());
+        this.scale = (float) c.architecture().attentionScale(c);
     }
 
     @Override
@@ -74,7 +76,6 @@ public final class Attention implements AttentionLayer {
         int t = th / c.heads(), h = th % c.heads();
         int kvh = h / (c.heads() / c.kvHeads()), len = start + t + 1;
         int from = window > 0 ? Math.max(0, len - window) : 0;
-        float scale = (float) (1.0 / Math.sqrt(hd));
         float[] scores = Scratch.get(Scratch.SCORES, len - from + 1); // per worker thread
         int qo = t * qDim + h * hd;
         for (int j = from; j < len; j++) {

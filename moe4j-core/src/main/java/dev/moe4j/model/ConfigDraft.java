@@ -16,6 +16,7 @@ final class ConfigDraft {
     float normEps;
     double ropeTheta;
     RopeStyle ropeStyle = RopeStyle.HALF;
+    RopeScaling ropeScaling = RopeScaling.NONE;
     boolean renormalize, sharedGated, tied;
     boolean[] dense;
     // What only some families have: latent attention, sliding windows, expert groups, a clamped SwiGLU.
@@ -33,7 +34,8 @@ final class ConfigDraft {
     /** @throws ModelConfig.Invalid for a value no model can have (the reader reports it under {@code keys}) */
     ModelConfig build() {
         return new ModelConfig(arch, vocab, hidden, layers, context, normEps, tied,
-                new ModelConfig.AttentionSpec(heads, kvHeads, headDim, ropeTheta, ropeStyle, mla, slidingWindow, slidingLayers),
+                new ModelConfig.AttentionSpec(heads, kvHeads, headDim, ropeTheta, ropeStyle, mla, slidingWindow, slidingLayers,
+                        ropeScaling),
                 new ModelConfig.MoeSpec(experts, topK, expertFfn, renormalize, sharedFfn, sharedGated, groups, groupsKept,
                         routedScale, swigluAlpha, swigluLimit),
                 new ModelConfig.DenseSpec(denseFfn, dense));

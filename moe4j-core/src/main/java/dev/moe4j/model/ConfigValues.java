@@ -47,8 +47,13 @@ final class ConfigValues {
 
     /** The object under {@code key} (as {@link #object}), read with keys named {@code key.inner} in messages. */
     ConfigValues nested(String key) {
+        return nested(key, Set.of());
+    }
+
+    /** As {@link #nested(String)}, where the inner {@code nullable} keys may be null to mean absent. */
+    ConfigValues nested(String key, Set<String> nullable) {
         Map<String, Object> m = object(key);
-        return m == null ? null : new ConfigValues(source, m, "", name(key) + ".", kind, integersAreNumbers, Set.of());
+        return m == null ? null : new ConfigValues(source, m, "", name(key) + ".", kind, integersAreNumbers, nullable);
     }
 
     Path source() {

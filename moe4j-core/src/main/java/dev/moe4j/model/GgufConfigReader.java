@@ -76,6 +76,7 @@ public final class GgufConfigReader {
         d.normEps = (float) v.number("attention.layer_norm_rms_epsilon");
         d.ropeTheta = v.number("rope.freq_base", 10000.0);
         d.ropeStyle = arch.ggufRopeStyle();
+        d.ropeScaling = RopeScalingReader.fromGguf(v, d.context, arch.yarnTruncates());
         d.topK = v.positive("expert_used_count");
         d.tied = file.find("output.weight").isEmpty();
         arch.readGguf(v, d);

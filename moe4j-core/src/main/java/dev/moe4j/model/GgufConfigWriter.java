@@ -20,6 +20,7 @@ public final class GgufConfigWriter {
         g.putUInt32(p + "attention.head_count", c.heads());
         g.putUInt32(p + "attention.head_count_kv", c.kvHeads());
         g.putFloat32(p + "rope.freq_base", (float) c.ropeTheta());
+        RopeScalingReader.writeGguf(c.ropeScaling(), p, g);
         g.putFloat32(p + "attention.layer_norm_rms_epsilon", c.normEps());
         g.putUInt32(p + "expert_count", c.experts());
         g.putUInt32(p + "expert_used_count", c.topK());

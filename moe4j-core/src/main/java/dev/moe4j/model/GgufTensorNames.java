@@ -39,4 +39,6 @@ final class GgufTensorNames implements TensorNames {
     @Override public String kvA(int l) { return blk(l, "attn_kv_a_mqa.weight"); }
     @Override public String kvANorm(int l) { return blk(l, "attn_kv_a_norm.weight"); }
     @Override public String kvB(int l) { return blk(l, "attn_kv_b.weight"); }
+    @Override public String kB(int l) { return blk(l, "attn_k_b.weight"); }
+    @Override public String vB(int l) { return blk(l, "attn_v_b.weight"); }
 }

@@ -56,6 +56,8 @@ final class GptOss extends Architecture {
 
     @Override boolean routerHasBias() { return true; }
 
+    @Override boolean yarnTruncates() { return false; }   // gpt-oss's published rope scaling: "truncate": false
+
     @Override String hfRouterModule() { return "router"; }
 
     @Override

@@ -96,6 +96,7 @@ public final class HfConfigReader {
         d.ropeTheta = ropeTheta(d);
         d.tied = v.bool("tie_word_embeddings", false);
         arch.readHf(v, d);
+        d.ropeScaling = RopeScalingReader.fromHf(v, d.context, d.mla != null ? d.mla.ropeDim() : d.headDim);
         try {
             return d.build();
         } catch (ModelConfig.Invalid e) {
@@ -136,13 +137,8 @@ public final class HfConfigReader {
 
     /** rope_theta, from rope_parameters (transformers 5) or rope_scaling when they hold it, else the top level. */
     private double ropeTheta(ConfigDraft d) {
-        ConfigValues rp = v.nested("rope_parameters");
-        if (rp == null) rp = v.nested("rope_scaling");
+        ConfigValues rp = RopeScalingReader.hfParameters(v);
         if (rp != null) {
-            String type = rp.has("rope_type") ? rp.string("rope_type") : rp.string("type", "default");
-            if (!"default".equals(type)) {
-                throw v.error("rope_type '" + type + "' is not supported yet (only 'default')");
-            }
             if (rp.has("rope_theta")) {
                 d.keys.put(ModelConfig.Field.ROPE_THETA, rp.name("rope_theta"));
                 return rp.number("rope_theta", 0);

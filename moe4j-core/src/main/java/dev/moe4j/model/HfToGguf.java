@@ -48,6 +48,7 @@ public final class HfToGguf {
 
     private static void checkSupported(Path dir, ModelConfig c) {
         c.architecture().checkGgufWritable(dir, c);
+        RopeScalingReader.checkGgufWritable(dir, c.ropeScaling(), c.architecture());
     }
 
     private void metadata() {
@@ -79,7 +80,7 @@ public final class HfToGguf {
             }
             add(gg.kvA(l), w.require(hf.kvA(l), m.kvLoraRank() + m.ropeDim(), d));
             add(gg.kvANorm(l), w.require(hf.kvANorm(l), m.kvLoraRank()));
-            add(gg.kvB(l), w.require(hf.kvB(l), (long) h * (m.nopeDim() + m.vDim()), m.kvLoraRank()));
+            latentProjections(l, w.require(hf.kvB(l), (long) h * (m.nopeDim() + m.vDim()), m.kvLoraRank()));
             add(gg.o(l), w.require(hf.o(l), d, (long) h * m.vDim()));
         } else {
             boolean permute = c.architecture().permuteQkForGguf();
@@ -117,6 +118,31 @@ public final class HfToGguf {
                 add(gg.sharedExpertGate(l), w.require(hf.sharedExpertGate(l), 1, d)); // [1, hidden], as llama.cpp's converter keeps it
             }
         }
+    }
+
+    /**
+     * kv_b_proj {@code [heads · (nope + v), rank]} as today's llama.cpp converter writes it (DeepseekV2Model in
+     * {@code convert_hf_to_gguf.py}): {@code attn_k_b [heads, rank, nope]}, each head's key rows transposed, and
+     * {@code attn_v_b [heads, v, rank]}, its value rows.
+     */
+    private void latentProjections(int l, Tensor kvB) {
+        ModelConfig.Mla m = c.attention().mla();
+        int h = c.heads(), nope = m.nopeDim(), vDim = m.vDim(), rank = m.kvLoraRank(), per = nope + vDim;
+        Rows src = rows(kvB);
+        q.add(gg.kB(l), new long[] {h, rank, nope}, (row, count, dst, off) -> {
+            float[] block = new float[nope * rank];   // one head's key rows [nope, rank]
+            int loaded = -1;
+            for (int i = 0; i < count; i++) {
+                long r = row + i;
+                int head = (int) (r / rank), j = (int) (r % rank);
+                if (head != loaded) {
+                    src.read((long) head * per, nope, block, 0);
+                    loaded = head;
+                }
+                for (int k = 0; k < nope; k++) dst[off + i * nope + k] = block[k * rank + j];
+            }
+        });
+        q.add(gg.vB(l), new long[] {h, vDim, rank}, GgufQuantizer.mapped(src, rank, r -> r / vDim * per + nope + r % vDim));
     }
 
     /** Merged [experts, out, in] tensors from per-expert matrices or from transformers' fused gate_up_proj. */

@@ -15,18 +15,34 @@ import dev.moe4j.kernel.VectorOps;
 public final class MlaAttention implements AttentionLayer {
     private final int heads, rank, nope, ropeDim, vDim;
     private final float eps;
-    private final Matrix wq, wqa, wqb, wkva, wkvb, wo;   // wq when there is no q low-rank path, else wqa/wqb
+    private final Matrix wq, wqa, wqb, wkva, wo;   // wq when there is no q low-rank path, else wqa/wqb
+    private final LatentProjections kv;
     private final float[] qaNorm, kvaNorm;
     private final Rope rope;
+    private final float scale;   // of q·k before the softmax
 
     public MlaAttention(int heads, int rank, int nope, int ropeDim, int vDim, float eps, Matrix wq, Matrix wqa, float[] qaNorm,
-                        Matrix wqb, Matrix wkva, float[] kvaNorm, Matrix wkvb, Matrix wo, double ropeTheta, RopeStyle ropeStyle) {
+                        Matrix wqb, Matrix wkva, float[] kvaNorm, LatentProjections kv, Matrix wo, double ropeTheta, RopeStyle ropeStyle,
+                        RopeScaling ropeScaling, double scale) {
         this.heads = heads; this.rank = rank; this.nope = nope; this.ropeDim = ropeDim; this.vDim = vDim; this.eps = eps;
         this.wq = wq; this.wqa = wqa; this.qaNorm = qaNorm; this.wqb = wqb;
-        this.wkva = wkva; this.kvaNorm = kvaNorm; this.wkvb = wkvb; this.wo = wo;
+        this.wkva = wkva; this.kvaNorm = kvaNorm; this.kv = kv; this.wo = wo;
         // With rope_interleave Hugging Face de-interleaves the rope part before rotate-half; the same
         // permutation on q and k leaves q·k unchanged, so rotating adjacent pairs in place is equivalent.
-        this.rope = new Rope(ropeDim, ropeTheta, ropeStyle);
+        this.rope = new Rope(ropeDim, ropeTheta, ropeStyle, ropeScaling);
+        this.scale = (float) scale;
+    }
+
+    /**
+     * The projections from the latent back to per-head keys and values, in one of two layouts: Hugging Face's
+     * {@code kv_b_proj} {@code [heads · (nope + v dim), rank]} (each head's nope key rows, then its value rows), or
+     * llama.cpp's split {@code attn_k_b} seen as {@code [heads · rank, nope]} (each head's key block transposed) and
+     * {@code attn_v_b} as {@code [heads · v dim, rank]} ({@code convert_hf_to_gguf.py}, DeepseekV2Model).
+     */
+    public record LatentProjections(Matrix kvB, Matrix kBTransposed, Matrix vB) {
+        public LatentProjections {
+            if ((kvB == null) == (kBTransposed == null || vB == null)) throw new IllegalArgumentException("kv_b or k_b and v_b");
+        }
     }
 
     /** Width of the latent cache entry ({@code c}) and of the rotary key entry ({@code k_pe}). */
@@ -83,15 +99,21 @@ public final class MlaAttention implements AttentionLayer {
     /** Attention of one (token, head) pair in the absorbed form, writing that head's context row. */
     private void attendHead(int th, int start, float[] q, float[] cCache, float[] peCache, float[] ctx) {
         int qkHead = nope + ropeDim, qDim = heads * qkHead;
-        float scale = (float) (1.0 / Math.sqrt(qkHead));
         int t = th / heads, h = th % heads, len = start + t + 1;
         int qo = t * qDim + h * qkHead;
         // q_abs = W_kb(h)ᵀ q_nope: row i of head h's key block, weighted by q_nope[i]
-        float[] qAbs = Scratch.get(Scratch.LATENT_Q, rank), row = Scratch.get(Scratch.LATENT_ROW, rank);
-        java.util.Arrays.fill(qAbs, 0, rank, 0f);
-        for (int i = 0; i < nope; i++) {
-            wkvb.row(h * (nope + vDim) + i, row, 0);
-            VectorOps.axpy(q[qo + i], row, 0, qAbs, 0, rank);
+        float[] qAbs = Scratch.get(Scratch.LATENT_Q, rank), row = Scratch.get(Scratch.LATENT_ROW, Math.max(rank, nope));
+        if (kv.kBTransposed() != null) {
+            for (int r = 0; r < rank; r++) {
+                kv.kBTransposed().row(h * rank + r, row, 0);
+                qAbs[r] = VectorOps.dot(row, 0, q, qo, nope);
+            }
+        } else {
+            java.util.Arrays.fill(qAbs, 0, rank, 0f);
+            for (int i = 0; i < nope; i++) {
+                kv.kvB().row(h * (nope + vDim) + i, row, 0);
+                VectorOps.axpy(q[qo + i], row, 0, qAbs, 0, rank);
+            }
         }
         float[] scores = Scratch.get(Scratch.SCORES, len);
         for (int j = 0; j < len; j++) {
@@ -105,7 +127,8 @@ public final class MlaAttention implements AttentionLayer {
         }
         // v = W_vb(h) · Σ p c
         for (int i = 0; i < vDim; i++) {
-            wkvb.row(h * (nope + vDim) + nope + i, row, 0);
+            if (kv.vB() != null) kv.vB().row(h * vDim + i, row, 0);
+            else kv.kvB().row(h * (nope + vDim) + nope + i, row, 0);
             ctx[(t * heads + h) * vDim + i] = VectorOps.dot(row, 0, latent, 0, rank);
         }
     }

@@ -87,10 +87,20 @@ public final class ModelBuilder {
         } else {
             wq = w.matrix(names.q(l), h * qk, d);
         }
-        return new MlaAttention(h, m.kvLoraRank(), m.nopeDim(), m.ropeDim(), m.vDim(), c.normEps(), wq, wqa, qaNorm, wqb,
-                w.matrix(names.kvA(l), m.kvLoraRank() + m.ropeDim(), d), w.vector(names.kvANorm(l), m.kvLoraRank()),
-                w.matrix(names.kvB(l), h * (m.nopeDim() + m.vDim()), m.kvLoraRank()), w.matrix(names.o(l), d, h * m.vDim()),
-                c.ropeTheta(), c.ropeStyle());
+        int rank = m.kvLoraRank();
+        Matrix wkvb = null, wkbT = null, wvb = null;
+        if (names.kB(l) != null && (w.has(names.kB(l)) || w.has(names.vB(l)))) {
+            // Today's converter layout: k_b transposed per head [heads, rank, nope], v_b [heads, v dim, rank]; read row by row.
+            Tensor kb = w.require(names.kB(l), h, rank, m.nopeDim()), vb = w.require(names.vB(l), h, m.vDim(), rank);
+            wkbT = new Matrix(kb.name(), kb.dtype(), kb.data(), 0, h * rank, m.nopeDim());
+            wvb = new Matrix(vb.name(), vb.dtype(), vb.data(), 0, h * m.vDim(), rank);
+        } else {
+            wkvb = w.matrix(names.kvB(l), h * (m.nopeDim() + m.vDim()), rank);
+        }
+        return new MlaAttention(h, rank, m.nopeDim(), m.ropeDim(), m.vDim(), c.normEps(), wq, wqa, qaNorm, wqb,
+                w.matrix(names.kvA(l), rank + m.ropeDim(), d), w.vector(names.kvANorm(l), rank),
+                new MlaAttention.LatentProjections(wkvb, wkbT, wvb), w.matrix(names.o(l), d, h * m.vDim()),
+                c.ropeTheta(), c.ropeStyle(), c.ropeScaling(), c.architecture().attentionScale(c));
     }
 
     /** SwiGLU experts from fused gate/up, merged 3-D or per-expert tensors, whichever the file has. */

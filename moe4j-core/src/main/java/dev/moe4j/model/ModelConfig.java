@@ -20,16 +20,18 @@ public record ModelConfig(
 
     /**
      * Attention of every layer: grouped-query heads with a rotary embedding, or DeepSeek's latent attention when
-     * {@code mla} is set; GPT-OSS's sliding window on the layers {@code slidingLayers} marks (null: none).
+     * {@code mla} is set; GPT-OSS's sliding window on the layers {@code slidingLayers} marks (null: none); the rotary
+     * embedding's {@link RopeScaling} (null: none).
      */
     public record AttentionSpec(int heads, int kvHeads, int headDim, double ropeTheta, RopeStyle ropeStyle, Mla mla,
-                                int slidingWindow, boolean[] slidingLayers) {
-        /** Plain attention without latent attention or sliding windows. */
+                                int slidingWindow, boolean[] slidingLayers, RopeScaling ropeScaling) {
+        /** Plain attention without latent attention, sliding windows or rope scaling. */
         public AttentionSpec(int heads, int kvHeads, int headDim, double ropeTheta, RopeStyle ropeStyle) {
-            this(heads, kvHeads, headDim, ropeTheta, ropeStyle, null, 0, null);
+            this(heads, kvHeads, headDim, ropeTheta, ropeStyle, null, 0, null, null);
         }
 
         public AttentionSpec {
+            if (ropeScaling == null) ropeScaling = RopeScaling.NONE;
             positive(Field.HEADS, heads);
             check(kvHeads > 0 && heads % kvHeads == 0, Field.KV_HEADS, kvHeads, "must divide the " + heads + " attention heads");
             check(headDim > 0 && headDim % 2 == 0, Field.HEAD_DIM, headDim, "must be positive and even");
@@ -157,6 +159,7 @@ public record ModelConfig(
     public int headDim() { return attention.headDim(); }
     public double ropeTheta() { return attention.ropeTheta(); }
     public RopeStyle ropeStyle() { return attention.ropeStyle(); }
+    public RopeScaling ropeScaling() { return attention.ropeScaling(); }
     public int experts() { return moe.experts(); }
     public int topK() { return moe.topK(); }
     public int expertFfn() { return moe.expertFfn(); }

@@ -24,7 +24,7 @@ public final class MoeTransformer {
         this.blocks = blocks;
         this.outputNorm = outputNorm;
         this.output = output;
-        this.rope = new Rope(config.headDim(), config.ropeTheta(), config.ropeStyle());
+        this.rope = new Rope(config.headDim(), config.ropeTheta(), config.ropeStyle(), config.ropeScaling());
     }
 
     public ModelConfig config() { return config; }

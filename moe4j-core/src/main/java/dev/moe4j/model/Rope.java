@@ -1,16 +1,32 @@
 package dev.moe4j.model;
 
-/** Rotary position embedding over the first {@code dim} values of each head. */
+/**
+ * Rotary position embedding over the first {@code dim} values of each head, with the checkpoint's
+ * {@link RopeScaling} (frequencies, and the factor transformers puts on cos and sin).
+ */
 public final class Rope {
     private final int dim;
-    private final double[] invFreq;
+    private final double theta;
     private final RopeStyle style;
+    private final RopeScaling scaling;
+    private final double[] invFreq;         // for scalings whose frequencies do not depend on the length
+    private final double[] shortInvFreq;    // longrope within the original context
+    private final double cosSinFactor;
 
     public Rope(int dim, double theta, RopeStyle style) {
+        this(dim, theta, style, RopeScaling.NONE);
+    }
+
+    public Rope(int dim, double theta, RopeStyle style, RopeScaling scaling) {
         this.dim = dim;
+        this.theta = theta;
         this.style = style;
-        this.invFreq = new double[dim / 2];
-        for (int i = 0; i < dim / 2; i++) invFreq[i] = 1.0 / Math.pow(theta, (2.0 * i) / dim);
+        this.scaling = scaling;
+        boolean longrope = scaling.type() == RopeScaling.Type.LONGROPE;
+        // Dynamic: the frequencies within max_position_embeddings (the plain ones); longrope: those beyond its original context.
+        this.invFreq = scaling.inverseFrequencies(theta, dim, longrope ? Integer.MAX_VALUE : 0);
+        this.shortInvFreq = longrope ? scaling.inverseFrequencies(theta, dim, 0) : invFreq;
+        this.cosSinFactor = scaling.cosSinFactor();
     }
 
     /** cos/sin tables for positions [start, start+n): {@code [n, dim/2]} each. */
@@ -21,6 +37,8 @@ public final class Rope {
     /**
      * As {@link #tables(int, int)}, written into {@code into = {cos, sin}}, whose arrays are replaced only when
      * missing or too small (so a decode loop that keeps its tables allocates none); returns {@code into}.
+     * Dynamic and longrope scaling use the frequencies of a pass ending at position {@code start + n - 1}, as
+     * transformers recomputes them for each forward call of a sequence (a cached key keeps the rotation it got).
      */
     public float[][] tables(int start, int n, float[][] into) {
         int half = dim / 2;
@@ -29,11 +47,16 @@ public final class Rope {
             into[1] = new float[n * half];
         }
         float[] cos = into[0], sin = into[1];
-        for (int t = 0; t < n; t++) {
-            for (int i = 0; i < half; i++) {
-                double a = (start + t) * invFreq[i];
-                cos[t * half + i] = (float) Math.cos(a);
-                sin[t * half + i] = (float) Math.sin(a);
+        int seqLen = start + n;
+        double[] inv = scaling.type() == RopeScaling.Type.LONGROPE && seqLen <= scaling.originalContext() ? shortInvFreq : invFreq;
+        boolean dynamic = scaling.type() == RopeScaling.Type.DYNAMIC && seqLen > scaling.maxPositions();
+        double base = dynamic ? scaling.dynamicBase(theta, dim, seqLen) : 0;
+        for (int i = 0; i < half; i++) {
+            double freq = dynamic ? 1.0 / Math.pow(base, (2.0 * i) / dim) : inv[i];
+            for (int t = 0; t < n; t++) {
+                double a = (start + t) * freq;
+                cos[t * half + i] = (float) (Math.cos(a) * cosSinFactor);
+                sin[t * half + i] = (float) (Math.sin(a) * cosSinFactor);
             }
         }
         return into;

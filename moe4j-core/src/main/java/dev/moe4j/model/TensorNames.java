@@ -55,6 +55,19 @@ public interface TensorNames {
     String kvANorm(int l);
     String kvB(int l);
 
+    /**
+     * The key half of {@link #kvB} per head, transposed: {@code [heads, kv rank, nope]} (llama.cpp's converter splits
+     * {@code attn_kv_b} so); null where the format has no such tensor.
+     */
+    default String kB(int l) {
+        return null;
+    }
+
+    /** The value half of {@link #kvB} per head: {@code [heads, v dim, kv rank]}; null where the format has none. */
+    default String vB(int l) {
+        return null;
+    }
+
     /** Whether a tensor the model does not read may be in a checkpoint all the same (a buffer a trainer saved). */
     default boolean ignorable(String name) {
         return false;

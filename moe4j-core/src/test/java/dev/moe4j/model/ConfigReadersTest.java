@@ -221,6 +221,89 @@ class ConfigReadersTest {
     }
 
     @Test
+    void ropeScalingIsReadWhereTransformersAndLlamaCppKeepIt() {
+        double nan = Double.NaN;
+        // transformers 5: rope_parameters (null means absent, as transformers' .get reads it)
+        assertEquals(RopeScaling.yarn(4, 64, nan, 32, 1, 0, 0, true), HfConfigReader.read(CONFIG, olmoeJson("rope_parameters.rope_type", "yarn",
+                "rope_parameters.factor", 4L, "rope_parameters.original_max_position_embeddings", 64L, "rope_parameters.attention_factor", null),
+                TENSORS).ropeScaling());
+        // yarn without a factor: max_position_embeddings / original_max_position_embeddings; beta 0 means the default
+        assertEquals(RopeScaling.yarn(8, 32, nan, 32, 1, 0, 0, true), HfConfigReader.read(CONFIG, olmoeJson("rope_parameters.rope_type", "yarn",
+                "rope_parameters.original_max_position_embeddings", 32L, "rope_parameters.beta_fast", 0L), TENSORS).ropeScaling());
+        // transformers 4: rope_scaling with "type" and rope_theta at the top level; a top-level original_max_position_embeddings wins
+        Map<String, Object> v4 = olmoeJson("rope_parameters", REMOVE, "rope_theta", 1e6, "original_max_position_embeddings", 128L);
+        v4.put("rope_scaling", Map.of("type", "yarn", "factor", 40.0, "mscale", 1.0, "mscale_all_dim", 0.707,
+                "original_max_position_embeddings", 4096L));
+        ModelConfig c4 = HfConfigReader.read(CONFIG, v4, TENSORS);
+        assertEquals(1e6, c4.ropeTheta());
+        assertEquals(RopeScaling.yarn(40, 128, nan, 32, 1, 1.0, 0.707, true), c4.ropeScaling());
+        assertEquals(RopeScaling.linear(2.5), HfConfigReader.read(CONFIG, olmoeJson("rope_parameters.rope_type", "linear",
+                "rope_parameters.factor", 2.5), TENSORS).ropeScaling());
+        assertEquals(RopeScaling.NONE, HfConfigReader.read(CONFIG, olmoeJson(), TENSORS).ropeScaling());
+
+        assertEquals(RopeScaling.yarn(4, 64, nan, 32, 1, 0, 0, true), gguf(olmoeGguf("olmoe.rope.scaling.type", "yarn",
+                "olmoe.rope.scaling.factor", 4f, "olmoe.rope.scaling.original_context_length", 64L)).ropeScaling());
+        assertEquals(RopeScaling.yarn(4, 256, 1.25f, 16, 2, 0, 0, true), gguf(olmoeGguf("olmoe.rope.scaling.type", "yarn",
+                "olmoe.rope.scaling.factor", 4f, "olmoe.rope.scaling.yarn_attn_factor", 1.25f, "olmoe.rope.scaling.yarn_beta_fast", 16f,
+                "olmoe.rope.scaling.yarn_beta_slow", 2f)).ropeScaling());
+        assertEquals(RopeScaling.linear(2), gguf(olmoeGguf("olmoe.rope.scaling.type", "linear", "olmoe.rope.scaling.factor", 2f)).ropeScaling());
+        // llama.cpp's DeepSeek key: yarn_log_multiplier = 0.1 · mscale_all_dim, with mscale = mscale_all_dim
+        RopeScaling ds = gguf(deepSeekGguf("deepseek2.rope.scaling.type", "yarn", "deepseek2.rope.scaling.factor", 40f,
+                "deepseek2.rope.scaling.original_context_length", 4096L, "deepseek2.rope.scaling.yarn_log_multiplier", 0.0707f)).ropeScaling();
+        assertEquals(0.707, ds.mscaleAllDim(), 1e-6);
+        assertEquals(ds.mscaleAllDim(), ds.mscale());
+        assertEquals(1.0, ds.cosSinFactor(), 1e-12);
+    }
+
+    @Test
+    void badRopeScalingIsRefusedUnderItsKey() {
+        String p = "field 'rope_parameters.";
+        jsonFails(olmoeJson("rope_parameters.rope_type", "ntk"),
+                p + "rope_type' is the string \"ntk\"; expected one of default, linear, dynamic, yarn, llama3, longrope");
+        jsonFails(olmoeJson("rope_parameters.rope_type", "linear"), p + "factor' is missing");
+        jsonFails(olmoeJson("rope_parameters.rope_type", "linear", "rope_parameters.factor", -2L), p + "factor' is -2; expected a number > 0");
+        jsonFails(olmoeJson("rope_parameters.rope_type", "yarn", "rope_parameters.factor", "big"),
+                p + "factor' is the string \"big\"; expected a finite number");
+        jsonFails(olmoeJson("rope_parameters.rope_type", "yarn", "rope_parameters.factor", 4L, "rope_parameters.beta_slow", -1L),
+                p + "beta_slow' is -1; expected a number > 0");
+        jsonFails(olmoeJson("rope_parameters.rope_type", "yarn", "rope_parameters.factor", 4L, "rope_parameters.truncate", "no"),
+                p + "truncate' is the string \"no\"; expected true or false");
+        jsonFails(olmoeJson("rope_parameters.rope_type", "llama3", "rope_parameters.factor", 8L, "rope_parameters.low_freq_factor", 4L,
+                "rope_parameters.high_freq_factor", 1L), p + "high_freq_factor' is 1; expected a number > low_freq_factor (4.0)");
+        jsonFails(olmoeJson("rope_parameters.rope_type", "longrope", "rope_parameters.short_factor", List.of(1.0),
+                "rope_parameters.long_factor", List.of(1.0)), p + "short_factor' is a list of 1; expected a list of 8 numbers (half the rotary dimension)");
+        jsonFails(olmoeJson("rope_parameters.rope_type", "longrope", "rope_parameters.short_factor", java.util.Collections.nCopies(8, 1.0),
+                "rope_parameters.long_factor", java.util.Collections.nCopies(8, "x")), p + "long_factor' entry 0 is the string \"x\"; expected a number > 0");
+        jsonFails(olmoeJson("rope_parameters.full_attention", Map.of("rope_type", "default")),
+                p + "full_attention': rope settings per layer type are not supported yet");
+
+        String g = "metadata 'olmoe.rope.scaling.";
+        ggufFails(olmoeGguf("olmoe.rope.scaling.type", "longrope"),
+                g + "type' is \"longrope\": its factors are tensors (rope_factors_long/short), not supported yet");
+        ggufFails(olmoeGguf("olmoe.rope.scaling.type", "ntk"), g + "type' is the string \"ntk\"; expected one of \"none\", \"linear\", \"yarn\"");
+        ggufFails(olmoeGguf("olmoe.rope.scaling.type", "yarn", "olmoe.rope.scaling.factor", 0f), g + "factor' is 0.0; expected a number > 0");
+        ggufFails(olmoeGguf("olmoe.rope.scaling.type", "yarn", "olmoe.rope.scaling.factor", 4f, "olmoe.rope.scaling.yarn_ext_factor", 0.5f),
+                g + "yarn_ext_factor' is 0.5; expected 1 (other extrapolation mixes are not supported)");
+        ggufFails(olmoeGguf("olmoe.rope.scaling.type", "yarn", "olmoe.rope.scaling.original_context_length", 0L),
+                g + "original_context_length' is 0; expected an integer >= 1");
+    }
+
+    @Test
+    void deepSeekReadsTodaysConverterLayoutMetadata() {
+        // Today's converter writes MLA as MQA over the latent: one KV head, key length rank + rope, the per-head sizes in *_mla.
+        ModelConfig c = gguf(deepSeekGguf("deepseek2.attention.head_count_kv", 1L, "deepseek2.attention.key_length", 40L,
+                "deepseek2.attention.value_length", 32L, "deepseek2.attention.key_length_mla", 24L, "deepseek2.attention.value_length_mla", 16L));
+        assertEquals(new ModelConfig.Mla(48, 32, 16, 8, 16), c.attention().mla());
+        assertEquals(24, c.headDim());
+        assertEquals(c.heads(), c.kvHeads());
+        assertEquals(new ModelConfig.Mla(48, 32, 16, 8, 16), gguf(deepSeekGguf()).attention().mla());   // the legacy layout
+        ggufFails(deepSeekGguf("deepseek2.attention.key_length_mla", 24L, "deepseek2.attention.value_length_mla", 16L),
+                "metadata 'deepseek2.attention.key_length' / value_length must be kv_lora_rank + rope (40) / kv_lora_rank (32) beside attention.key_length_mla");
+        ggufFails(deepSeekGguf("deepseek2.rope.dimension_count", 24L),
+                "metadata 'deepseek2.rope.dimension_count' is 24, not less than the key length 24");
+    }
+
+    @Test
     void modelConfigItselfSaysWhichParameter() {
         ModelConfig.Invalid e = assertThrows(ModelConfig.Invalid.class, () -> new ModelConfig(Architecture.OLMOE, 600, 64, 2, 256,
                 Float.NaN, false, new ModelConfig.AttentionSpec(4, 2, 16, 1e4, RopeStyle.HALF), new ModelConfig.MoeSpec(8, 2, 96, false, 0, false),

@@ -38,19 +38,50 @@ class DeepSeekAndGptOssShapesTest {
         checkDeepSeek(new Ds(67, 40, 4, 5, 20, 16, 6, 4, 10, 12, 3, 4, 2, 12, 24, 1, 2, 2.5, 10000.0));
     }
 
+    /**
+     * DeepSeek-V3's published rope scaling (yarn, factor 40, mscale = mscale_all_dim = 1: cos/sin unscaled, the softmax
+     * scale × get_mscale(40)²), here from an original context of 4 so that the 13 tokens run past it.
+     */
+    @Test
+    void deepSeekWithYarnAsPublished() throws Exception {
+        Ds s = new Ds(71, 48, 3, 3, 0, 24, 8, 8, 12, 6, 2, 1, 1, 16, 40, 2, 1, 1.7, 10000.0);
+        checkDeepSeek(s, "\"type\": \"yarn\", \"factor\": 40, \"mscale\": 1.0, \"mscale_all_dim\": 1.0, \"beta_fast\": 32, "
+                + "\"beta_slow\": 1, \"original_max_position_embeddings\": 4", NaiveRope.yarn(s.theta(), s.rope(), 40, 4, null, 32, 1, 1.0, 1.0, true),
+                Math.pow(0.1 * Math.log(40) + 1, 2));
+    }
+
+    /** mscale ≠ mscale_all_dim (DeepSeek-V2 style values): cos/sin scaled by their ratio as well. */
+    @Test
+    void deepSeekWithYarnAndUnequalMscales() throws Exception {
+        Ds s = new Ds(67, 40, 4, 5, 20, 16, 6, 4, 10, 12, 3, 4, 2, 12, 24, 1, 2, 2.5, 10000.0);
+        checkDeepSeek(s, "\"rope_type\": \"yarn\", \"factor\": 16, \"mscale\": 0.9, \"mscale_all_dim\": 0.5, "
+                + "\"original_max_position_embeddings\": 2", NaiveRope.yarn(s.theta(), s.rope(), 16, 2, null, 32, 1, 0.9, 0.5, true),
+                Math.pow(0.1 * 0.5 * Math.log(16) + 1, 2));
+    }
+
     private void checkDeepSeek(Ds s) throws Exception {
-        String config = HfCheckpoints.deepSeek(s, new SplittableRandom(11), w, shapes, 64);
+        checkDeepSeek(s, "\"rope_type\": \"default\"", NaiveRope.plain(s.theta(), s.rope()), 1);
+    }
+
+    /**
+     * Safetensors and the GGUF moe4j writes (split attn_k_b / attn_v_b, rope scaling keys) against the reference.
+     *
+     * @param scaleFactor DeepSeek's factor on the softmax scale (mscale² with mscale_all_dim)
+     */
+    private void checkDeepSeek(Ds s, String rope, NaiveRope naive, double scaleFactor) throws Exception {
+        String config = HfCheckpoints.deepSeek(s, new SplittableRandom(11), w, shapes, 64, rope);
         Path dir = writeHf("ds", config);
         int[] ids = ids(s.vocab());
-        double[][] ref = deepSeekReference(s, ids);
+        double[][] ref = deepSeekReference(s, ids, naive, scaleFactor);
         assertClose(dir, ids, ref, 1e-5);
         Path gguf = tmp.resolve("ds.gguf");
         HfToGguf.quantize(dir, gguf, DType.F32, new GgufQuantizer.Listener() {});
         assertClose(gguf, ids, ref, 1e-5);
     }
 
-    private double[][] deepSeekReference(Ds s, int[] ids) {
+    private double[][] deepSeekReference(Ds s, int[] ids, NaiveRope rope, double scaleFactor) {
         int n = ids.length, qk = s.nope() + s.rope();
+        double[] inv = rope.invFreq(n);
         double[][] x = embed(ids, s.d());
         for (int l = 0; l < s.layers(); l++) {
             String p = "model.layers." + l + ".";
@@ -64,10 +95,10 @@ class DeepSeekAndGptOssShapesTest {
                 double[] kva = linear(w.get(p + "self_attn.kv_a_proj_with_mqa.weight"), h, s.kvRank() + s.rope(), null);
                 c[t] = rms(slice(kva, 0, s.kvRank()), w.get(p + "self_attn.kv_a_layernorm.weight"), EPS);
                 kpe[t] = deinterleave(slice(kva, s.kvRank(), s.rope()));
-                rotateHalf(kpe[t], 0, s.rope(), t, s.theta());
+                NaiveRope.rotateHalf(kpe[t], 0, s.rope(), t, inv, rope.attentionScaling());
                 for (int h2 = 0; h2 < s.heads(); h2++) {
                     double[] pe = deinterleave(slice(q[t], h2 * qk + s.nope(), s.rope()));
-                    rotateHalf(pe, 0, s.rope(), t, s.theta());
+                    NaiveRope.rotateHalf(pe, 0, s.rope(), t, inv, rope.attentionScaling());
                     System.arraycopy(pe, 0, q[t], h2 * qk + s.nope(), s.rope());
                 }
             }
@@ -81,7 +112,7 @@ class DeepSeekAndGptOssShapesTest {
                         double dot = 0;
                         for (int i = 0; i < s.nope(); i++) dot += q[t][h2 * qk + i] * kv[j][h2 * (s.nope() + s.vDim()) + i];
                         for (int i = 0; i < s.rope(); i++) dot += q[t][h2 * qk + s.nope() + i] * kpe[j][i];
-                        sc[j] = dot / Math.sqrt(qk);
+                        sc[j] = dot / Math.sqrt(qk) * scaleFactor;
                     }
                     double[] pr = softmax(sc, null);
                     for (int j = 0; j <= t; j++) {
@@ -143,14 +174,26 @@ class DeepSeekAndGptOssShapesTest {
     @Test
     void gptOssWithOtherHeadsWindowAndExperts() throws Exception {
         Oss s = new Oss(59, 32, 3, 6, 2, 8, 5, 3, 24, 3, 30000.0);
+        checkGptOss(s, "\"rope_type\": \"default\"", NaiveRope.plain(s.theta(), s.hd()));
+    }
+
+    /** gpt-oss's published rope scaling (yarn, factor 32, truncate false), from an original context of 4. */
+    @Test
+    void gptOssWithYarnAsPublished() throws Exception {
+        Oss s = new Oss(59, 32, 3, 6, 2, 8, 5, 3, 24, 5, 150000.0);
+        checkGptOss(s, "\"rope_type\": \"yarn\", \"factor\": 32.0, \"beta_fast\": 32.0, \"beta_slow\": 1.0, "
+                + "\"original_max_position_embeddings\": 4, \"truncate\": false", NaiveRope.yarn(s.theta(), s.hd(), 32, 4, null, 32, 1, null, null, false));
+    }
+
+    private void checkGptOss(Oss s, String rope, NaiveRope naive) throws Exception {
         int vocab = s.vocab(), d = s.d(), layers = s.layers(), heads = s.heads(), kvHeads = s.kvHeads(), hd = s.hd();
         int experts = s.experts(), k = s.k(), ffn = s.ffn(), window = s.window();
-        double theta = s.theta();
         float alpha = 1.702f, limit = 7.0f;
-        String config = HfCheckpoints.gptOss(s, new SplittableRandom(13), w, shapes, 64);
+        String config = HfCheckpoints.gptOss(s, new SplittableRandom(13), w, shapes, 64, rope);
         Path dir = writeHf("oss", config);
         int[] ids = ids(vocab);
         int n = ids.length, group = heads / kvHeads;
+        double[] inv = naive.invFreq(n);
         double[][] x = embed(ids, d);
         for (int l = 0; l < layers; l++) {
             String p = "model.layers." + l + ".";
@@ -161,8 +204,8 @@ class DeepSeekAndGptOssShapesTest {
                 q[t] = linear(w.get(p + "self_attn.q_proj.weight"), h, heads * hd, w.get(p + "self_attn.q_proj.bias"));
                 kk[t] = linear(w.get(p + "self_attn.k_proj.weight"), h, kvHeads * hd, w.get(p + "self_attn.k_proj.bias"));
                 v[t] = linear(w.get(p + "self_attn.v_proj.weight"), h, kvHeads * hd, w.get(p + "self_attn.v_proj.bias"));
-                for (int h2 = 0; h2 < heads; h2++) rotateHalf(q[t], h2 * hd, hd, t, theta);
-                for (int h2 = 0; h2 < kvHeads; h2++) rotateHalf(kk[t], h2 * hd, hd, t, theta);
+                for (int h2 = 0; h2 < heads; h2++) NaiveRope.rotateHalf(q[t], h2 * hd, hd, t, inv, naive.attentionScaling());
+                for (int h2 = 0; h2 < kvHeads; h2++) NaiveRope.rotateHalf(kk[t], h2 * hd, hd, t, inv, naive.attentionScaling());
             }
             for (int t = 0; t < n; t++) {
                 double[] o = new double[heads * hd];

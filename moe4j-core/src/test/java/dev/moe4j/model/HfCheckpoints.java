@@ -32,6 +32,11 @@ final class HfCheckpoints {
 
     /** Fills the maps with a DeepSeek-V3 checkpoint's tensors; returns its config.json. */
     static String deepSeek(Ds s, SplittableRandom r, Map<String, float[]> w, Map<String, long[]> shapes, int context) {
+        return deepSeek(s, r, w, shapes, context, "\"rope_type\": \"default\"");
+    }
+
+    /** As above, with {@code rope} as the rope_parameters entries besides rope_theta. */
+    static String deepSeek(Ds s, SplittableRandom r, Map<String, float[]> w, Map<String, long[]> shapes, int context, String rope) {
         put(w, shapes, r, "model.embed_tokens.weight", 1.0, s.vocab(), s.d());
         put(w, shapes, r, "lm_head.weight", 0.3, s.vocab(), s.d());
         putNorm(w, shapes, r, "model.norm.weight", s.d());
@@ -78,11 +83,16 @@ final class HfCheckpoints {
                 + ", \"intermediate_size\": " + s.denseFfn() + ", \"n_shared_experts\": " + s.shared()
                 + ", \"first_k_dense_replace\": " + s.leadingDense() + ", \"routed_scaling_factor\": " + s.scale()
                 + ", \"norm_topk_prob\": true, \"rope_interleave\": true, \"rms_norm_eps\": " + EPS
-                + ", \"max_position_embeddings\": " + context + ", \"rope_parameters\": {\"rope_theta\": " + s.theta() + ", \"rope_type\": \"default\"}}";
+                + ", \"max_position_embeddings\": " + context + ", \"rope_parameters\": {\"rope_theta\": " + s.theta() + ", " + rope + "}}";
     }
 
     /** Fills the maps with a GPT-OSS checkpoint's tensors; returns its config.json. */
     static String gptOss(Oss s, SplittableRandom r, Map<String, float[]> w, Map<String, long[]> shapes, int context) {
+        return gptOss(s, r, w, shapes, context, "\"rope_type\": \"default\"");
+    }
+
+    /** As above, with {@code rope} as the rope_parameters entries besides rope_theta. */
+    static String gptOss(Oss s, SplittableRandom r, Map<String, float[]> w, Map<String, long[]> shapes, int context, String rope) {
         int d = s.d(), heads = s.heads(), kvHeads = s.kvHeads(), hd = s.hd(), experts = s.experts(), ffn = s.ffn();
         put(w, shapes, r, "model.embed_tokens.weight", 1.0, s.vocab(), d);
         put(w, shapes, r, "lm_head.weight", 0.3, s.vocab(), d);
@@ -114,7 +124,7 @@ final class HfCheckpoints {
                 + ", \"num_local_experts\": " + experts + ", \"num_experts_per_tok\": " + s.k() + ", \"intermediate_size\": " + ffn
                 + ", \"sliding_window\": " + s.window() + ", \"layer_types\": [" + types + "]"
                 + ", \"rms_norm_eps\": " + EPS + ", \"max_position_embeddings\": " + context
-                + ", \"rope_parameters\": {\"rope_theta\": " + s.theta() + ", \"rope_type\": \"default\"}}";
+                + ", \"rope_parameters\": {\"rope_theta\": " + s.theta() + ", " + rope + "}}";
     }
 
     /** Writes config.json and the tensors (F32) as one safetensors file into {@code dir}; returns dir. */

@@ -41,17 +41,6 @@ final class NaiveMath {
         return linear(down, g, d, null);
     }
 
-    /** Rotate-half RoPE on v[off .. off+dim) at position pos. */
-    static void rotateHalf(double[] v, int off, int dim, int pos, double theta) {
-        int half = dim / 2;
-        for (int i = 0; i < half; i++) {
-            double a = pos / Math.pow(theta, 2.0 * i / dim);
-            double x0 = v[off + i], x1 = v[off + i + half];
-            v[off + i] = x0 * Math.cos(a) - x1 * Math.sin(a);
-            v[off + i + half] = x1 * Math.cos(a) + x0 * Math.sin(a);
-        }
-    }
-
     /** Softmax of the scores, where an optional sink logit joins the denominator only. */
     static double[] softmax(double[] s, Double sink) {
         double max = sink == null ? Double.NEGATIVE_INFINITY : sink;

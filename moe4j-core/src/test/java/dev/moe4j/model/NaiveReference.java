@@ -6,9 +6,16 @@ package dev.moe4j.model;
  */
 final class NaiveReference {
     private final SyntheticModel m;
+    private final NaiveRope rope;
 
     NaiveReference(SyntheticModel m) {
+        this(m, NaiveRope.plain(m.theta, m.headDim));
+    }
+
+    /** With a scaled rotary embedding (all tokens in one forward call, as transformers runs a prompt). */
+    NaiveReference(SyntheticModel m, NaiveRope rope) {
         this.m = m;
+        this.rope = rope;
     }
 
     /** Logits [n, vocab] for the whole sequence. */
@@ -36,6 +43,7 @@ final class NaiveReference {
     private double[][] attention(String p, double[][] h) {
         int n = h.length, hd = m.headDim, group = m.heads / m.kvHeads;
         double[][] q = new double[n][], k = new double[n][], v = new double[n][];
+        double[] inv = rope.invFreq(n);
         for (int t = 0; t < n; t++) {
             q[t] = addBias(linear(m.w.get(p + "self_attn.q_proj.weight"), h[t], m.heads * hd), m.w.get(p + "self_attn.q_proj.bias"));
             k[t] = addBias(linear(m.w.get(p + "self_attn.k_proj.weight"), h[t], m.kvHeads * hd), m.w.get(p + "self_attn.k_proj.bias"));
@@ -45,8 +53,8 @@ final class NaiveReference {
                 case PER_HEAD -> { perHeadRms(q[t], m.w.get(p + "self_attn.q_norm.weight")); perHeadRms(k[t], m.w.get(p + "self_attn.k_norm.weight")); }
                 case NONE -> { }
             }
-            for (int hh = 0; hh < m.heads; hh++) rotateHalf(q[t], hh * hd, t);
-            for (int hh = 0; hh < m.kvHeads; hh++) rotateHalf(k[t], hh * hd, t);
+            for (int hh = 0; hh < m.heads; hh++) NaiveRope.rotateHalf(q[t], hh * hd, hd, t, inv, rope.attentionScaling());
+            for (int hh = 0; hh < m.kvHeads; hh++) NaiveRope.rotateHalf(k[t], hh * hd, hd, t, inv, rope.attentionScaling());
         }
         double[][] out = new double[n][];
         for (int t = 0; t < n; t++) {
@@ -105,16 +113,6 @@ final class NaiveReference {
         double[] g = linear(gate, x, f), u = linear(up, x, f);
         for (int i = 0; i < f; i++) g[i] = g[i] / (1 + Math.exp(-g[i])) * u[i];
         return linear(down, g, m.hidden);
-    }
-
-    private void rotateHalf(double[] v, int off, int pos) {
-        int half = m.headDim / 2;
-        for (int i = 0; i < half; i++) {
-            double a = pos / Math.pow(m.theta, 2.0 * i / m.headDim);
-            double x0 = v[off + i], x1 = v[off + i + half];
-            v[off + i] = x0 * Math.cos(a) - x1 * Math.sin(a);
-            v[off + i + half] = x1 * Math.cos(a) + x0 * Math.sin(a);
-        }
     }
 
     private void perHeadRms(double[] v, float[] w) {

@@ -98,7 +98,11 @@ class QuantizeReferenceTest {
         }
     }
 
-    /** HF → GGUF gives what llama.cpp's converter gave: same tensor names, shapes and (dequantised) values. */
+    /**
+     * HF → GGUF gives what llama.cpp's converter gave: same tensor names, shapes and (dequantised) values. The refs'
+     * DeepSeek file is from a converter that still wrote {@code attn_kv_b}; moe4j writes today's split
+     * {@code attn_k_b} / {@code attn_v_b}, compared here with that kv_b split as the converter splits it.
+     */
     @Test
     void hfConversionMatchesLlamaCppConverterLayout() throws Exception {
         Path refs = RefsLocator.refs();
@@ -107,8 +111,19 @@ class QuantizeReferenceTest {
             Path out = tmp.resolve(c + ".gguf");
             HfToGguf.quantize(refs.resolve(c), out, DType.Q8_0, new GgufQuantizer.Listener() {});
             try (GgufFile mine = GgufFile.open(out); GgufFile theirs = GgufFile.open(refs.resolve(c).resolve("model-f32.gguf"))) {
-                assertEquals(new java.util.TreeSet<>(theirs.names()), new java.util.TreeSet<>(mine.names()), c + " tensor names");
+                java.util.TreeSet<String> expected = new java.util.TreeSet<>();
+                for (String n : theirs.names()) {
+                    if (n.endsWith("attn_kv_b.weight")) {
+                        expected.add(n.replace("attn_kv_b", "attn_k_b"));
+                        expected.add(n.replace("attn_kv_b", "attn_v_b"));
+                        splitLatentProjectionsMatch(theirs, mine, n, c);
+                    } else {
+                        expected.add(n);
+                    }
+                }
+                assertEquals(expected, new java.util.TreeSet<>(mine.names()), c + " tensor names");
                 for (Tensor t : theirs.tensors()) {
+                    if (t.name().endsWith("attn_kv_b.weight")) continue;
                     Tensor u = mine.tensor(t.name());
                     assertArrayEquals(t.shape(), u.shape(), c + " " + t.name());
                     int n = (int) t.elementCount();
@@ -118,14 +133,52 @@ class QuantizeReferenceTest {
                     double err = ReferenceModelTest.relativeError(b, a);
                     assertTrue(err < 0.01, c + " " + t.name() + ": relative difference " + err + " (layout differs?)");
                 }
+                boolean split = c.startsWith("deepseek");
                 for (String k : theirs.metadata().keySet()) {
                     if (k.startsWith("general.") || k.endsWith("padding_token_id") || k.endsWith("bos_token_id")
                             || k.endsWith(".feed_forward_length") || k.endsWith("add_space_prefix") || k.contains("yarn")) continue;
+                    if (split && (k.endsWith(".key_length") || k.endsWith(".value_length") || k.endsWith(".head_count_kv"))) {
+                        // today's layout: MQA over the latent, the per-head sizes moved to *_mla
+                        if (!k.endsWith(".head_count_kv")) {
+                            assertEquals(Objects.toString(theirs.metadata().get(k)), Objects.toString(mine.metadata().get(k + "_mla")), c + " " + k);
+                        }
+                        continue;
+                    }
                     assertTrue(mine.metadata().containsKey(k), c + ": missing metadata " + k);
                     assertEquals(Objects.toString(theirs.metadata().get(k)), Objects.toString(mine.metadata().get(k)), c + " " + k);
                 }
+                if (split) {
+                    assertEquals("1", Objects.toString(mine.metadata().get("deepseek2.attention.head_count_kv")));
+                    assertEquals("40", Objects.toString(mine.metadata().get("deepseek2.attention.key_length")));   // kv rank 32 + rope 8
+                    assertEquals("32", Objects.toString(mine.metadata().get("deepseek2.attention.value_length")));
+                }
             }
         }
+    }
+
+    /**
+     * attn_k_b {@code [heads, rank, nope]} is each head's key rows of kv_b {@code [heads · (nope + v), rank]} transposed,
+     * attn_v_b {@code [heads, v, rank]} its value rows (convert_hf_to_gguf.py, DeepseekV2Model.modify_tensors).
+     */
+    private static void splitLatentProjectionsMatch(GgufFile theirs, GgufFile mine, String kvName, String c) {
+        Tensor kv = theirs.tensor(kvName), kb = mine.tensor(kvName.replace("attn_kv_b", "attn_k_b")), vb = mine.tensor(kvName.replace("attn_kv_b", "attn_v_b"));
+        int heads = (int) kb.dim(0), rank = (int) kb.dim(1), nope = (int) kb.dim(2), v = (int) vb.dim(1);
+        assertArrayEquals(new long[] {heads, v, rank}, vb.shape(), c + " " + vb.name());
+        assertArrayEquals(new long[] {(long) heads * (nope + v), rank}, kv.shape(), c + " " + kv.name());
+        float[] a = floats(kv), k = floats(kb), vv = floats(vb);
+        float[] expectK = new float[k.length], expectV = new float[vv.length];
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < nope; i++) for (int r = 0; r < rank; r++) expectK[(h * rank + r) * nope + i] = a[(h * (nope + v) + i) * rank + r];
+            for (int i = 0; i < v; i++) System.arraycopy(a, (h * (nope + v) + nope + i) * rank, expectV, (h * v + i) * rank, rank);
+        }
+        assertTrue(ReferenceModelTest.relativeError(k, expectK) < 0.01, c + " " + kb.name() + " is not kv_b's key rows transposed");
+        assertTrue(ReferenceModelTest.relativeError(vv, expectV) < 0.01, c + " " + vb.name() + " is not kv_b's value rows");
+    }
+
+    private static float[] floats(Tensor t) {
+        float[] out = new float[(int) t.elementCount()];
+        dev.moe4j.kernel.Dequant.dequantize(t.dtype(), t.data(), 0, out, 0, out.length);
+        return out;
     }
 
     @Test

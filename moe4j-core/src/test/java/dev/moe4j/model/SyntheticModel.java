@@ -24,6 +24,9 @@ final class SyntheticModel {
     final boolean renormalize;
     final Map<String, float[]> w = new LinkedHashMap<>();
     final Map<String, long[]> shapes = new LinkedHashMap<>();
+    /** max_position_embeddings, and extra rope_parameters entries for config.json (e.g. a scaling; null: none). */
+    int context = 64;
+    String ropeParameters;
 
     SyntheticModel(Architecture arch, int vocab, int hidden, int layers, int heads, int kvHeads, int headDim,
                    int experts, int topK, int ffn, int sharedFfn, double theta, long seed) {
@@ -103,8 +106,8 @@ final class SyntheticModel {
                     + ", \"head_dim\": " + headDim + ", \"" + expertsKey + "\": " + experts + ", \"num_experts_per_tok\": " + topK
                     + ", \"intermediate_size\": " + (ffn * 2) + ", \"moe_intermediate_size\": " + ffn
                     + (sharedFfn > 0 ? ", \"shared_expert_intermediate_size\": " + sharedFfn : "")
-                    + ", \"rms_norm_eps\": 1e-05, \"max_position_embeddings\": 64, \"rope_parameters\": {\"rope_theta\": " + theta
-                    + ", \"rope_type\": \"default\"}, \"tie_word_embeddings\": false}";
+                    + ", \"rms_norm_eps\": 1e-05, \"max_position_embeddings\": " + context + ", \"rope_parameters\": {\"rope_theta\": " + theta
+                    + (ropeParameters != null ? ", " + ropeParameters : ", \"rope_type\": \"default\"") + "}, \"tie_word_embeddings\": false}";
             Files.writeString(dir.resolve("config.json"), json);
             SafetensorsWriter st = new SafetensorsWriter();
             for (var e : w.entrySet()) {
