@@ -15,9 +15,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class JsonSchemaGrammarTest {
-    /** Whether the grammar accepts exactly this text. */
+    private static final Map<Grammar, Automaton> AUTOMATA = new java.util.IdentityHashMap<>();
+
+    /** Whether the grammar accepts exactly this text (one automaton per grammar, its transitions cached). */
     static boolean accepts(Grammar g, String text) {
-        Automaton a = new Automaton(g);
+        Automaton a = AUTOMATA.computeIfAbsent(g, Automaton::new);
         int s = a.start();
         for (byte x : text.getBytes(StandardCharsets.UTF_8)) {
             s = a.next(s, x & 0xFF);
