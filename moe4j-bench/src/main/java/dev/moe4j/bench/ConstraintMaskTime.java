@@ -62,7 +62,7 @@ public final class ConstraintMaskTime {
             for (int step = 0; step < maxTokens && !c.finished(); step++) {
                 for (int i = 0; i < logits.length; i++) logits[i] = (float) r.nextGaussian();
                 long a = cpu.getCurrentThreadCpuTime();
-                c.mask(logits, 0, maxTokens - step - 1);
+                c.mask(logits, 0, logits.length, maxTokens - step - 1);
                 int best = 0;
                 for (int i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
                 c.accept(best);

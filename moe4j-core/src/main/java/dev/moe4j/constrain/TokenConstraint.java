@@ -27,7 +27,11 @@ public final class TokenConstraint {
      * @param endTokens tokens that end generation (EOS, end of turn), allowed only when the text is complete
      */
     public TokenConstraint(Grammar grammar, TokenTrie trie, int[] endTokens) {
-        this.automaton = new Automaton(grammar);
+        this(new Automaton(grammar), trie, endTokens);
+    }
+
+    private TokenConstraint(Automaton automaton, TokenTrie trie, int[] endTokens) {
+        this.automaton = automaton;
         this.trie = trie;
         this.endTokens = endTokens.clone();
         this.nodeState = new int[trie.size];
@@ -36,13 +40,14 @@ public final class TokenConstraint {
     }
 
     /**
-     * Sets {@code logits[offset + t]} to negative infinity for every token {@code t} not allowed next. Returns how
+     * Sets {@code logits[offset + t]} to negative infinity for every token {@code t < vocab} not allowed next (ids
+     * past the tokenizer's vocabulary, as in a model with a padded output layer, never are). Returns how
      * many tokens stay allowed. When the budget leaves no token (a limit below what the grammar needs), the
      * grammar alone decides; when the grammar allows nothing either, only end tokens stay; 0 means none at all.
      *
      * @param budget tokens that may still follow the one being chosen ({@link Integer#MAX_VALUE}: no limit)
      */
-    public int mask(float[] logits, int offset, int budget) {
+    public int mask(float[] logits, int offset, int vocab, int budget) {
         if (++mark == Integer.MAX_VALUE) { Arrays.fill(stamp, 0); mark = 1; }
         int allowed = ended ? 0 : markAllowed(budget);
         if (allowed == 0 && !ended && budget != Integer.MAX_VALUE) allowed = markAllowed(Integer.MAX_VALUE);
@@ -51,7 +56,9 @@ public final class TokenConstraint {
                 if (t >= 0 && t < stamp.length && stamp[t] != mark) { stamp[t] = mark; allowed++; }
             }
         }
-        for (int t = 0; t < trie.vocab; t++) if (stamp[t] != mark) logits[offset + t] = Float.NEGATIVE_INFINITY;
+        int known = Math.min(vocab, trie.vocab);
+        for (int t = 0; t < known; t++) if (stamp[t] != mark) logits[offset + t] = Float.NEGATIVE_INFINITY;
+        for (int t = known; t < vocab; t++) logits[offset + t] = Float.NEGATIVE_INFINITY;
         return allowed;
     }
 
@@ -95,6 +102,15 @@ public final class TokenConstraint {
             if (s == Automaton.DEAD) throw new IllegalStateException("token " + token + " does not continue the constrained text");
         }
         state = s;
+    }
+
+    /**
+     * A fresh constraint (at the start of the text) for another sequence, sharing this one's grammar automaton and
+     * the transitions it has cached (the n choices of one request). Use all constraints that share an automaton
+     * on one thread.
+     */
+    public TokenConstraint another() {
+        return new TokenConstraint(automaton, trie, endTokens);
     }
 
     /** Whether the text so far is complete: the grammar accepts it as it is. */

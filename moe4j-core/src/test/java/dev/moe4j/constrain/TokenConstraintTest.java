@@ -52,7 +52,7 @@ class TokenConstraintTest {
         float[] logits = new float[vocab.length];
         for (int step = 0; step < maxTokens && !c.finished(); step++) {
             for (int t = 0; t < logits.length; t++) logits[t] = (float) (r.nextGaussian() * 3);
-            int allowed = c.mask(logits, 0, maxTokens - step - 1);
+            int allowed = c.mask(logits, 0, logits.length, maxTokens - step - 1);
             assertTrue(allowed > 0, "some token must stay allowed");
             int best = 0;
             for (int t = 1; t < logits.length; t++) if (logits[t] > logits[best]) best = t;
@@ -109,7 +109,7 @@ class TokenConstraintTest {
         int eos = vocab.length - 1, special = vocab.length - 2;
         TokenConstraint c = new TokenConstraint(JsonSchemaGrammar.schema(Json.parse("{\"enum\":[\"ab\",\"abc\"]}")), TokenTrie.of(vocab), new int[]{eos});
         float[] logits = new float[vocab.length];
-        assertEquals(1, c.mask(logits, 0, Integer.MAX_VALUE));   // only the quote byte
+        assertEquals(1, c.mask(logits, 0, logits.length, Integer.MAX_VALUE));   // only the quote byte
         assertEquals(Float.NEGATIVE_INFINITY, logits[eos]);
         assertEquals(Float.NEGATIVE_INFINITY, logits[special]);
         assertEquals(0f, logits['"']);
@@ -119,7 +119,7 @@ class TokenConstraintTest {
         assertTrue(c.complete());
         assertTrue(c.finished(), "nothing can follow a complete enum value");
         java.util.Arrays.fill(logits, 0f);
-        assertEquals(1, c.mask(logits, 0, Integer.MAX_VALUE));
+        assertEquals(1, c.mask(logits, 0, logits.length, Integer.MAX_VALUE));
         assertEquals(0f, logits[eos]);
     }
 
@@ -133,7 +133,7 @@ class TokenConstraintTest {
         // string must close now.
         for (char ch : "[\"abc".toCharArray()) c.accept(ch);
         float[] logits = new float[vocab.length];
-        c.mask(logits, 0, 4);
+        c.mask(logits, 0, logits.length, 4);
         for (int t = 0; t < vocab.length; t++) {
             String token = vocab[t] == null ? "" : new String(vocab[t], StandardCharsets.UTF_8);
             if (logits[t] == 0f) assertTrue(token.contains("\""), "token '" + token + "' does not close the string, so cannot finish in time");
