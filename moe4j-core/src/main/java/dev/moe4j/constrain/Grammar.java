@@ -77,13 +77,18 @@ public final class Grammar {
      * {@link #alt} adds an alternative to it. Helpers build the usual derived forms without left recursion.
      */
     public static final class Builder {
+        /** Most rules one grammar may have: a bound on what one request can make the server build. */
+        public static final int MAX_RULES = 200_000;
         private final List<String> names = new ArrayList<>();
         private final List<List<int[]>> rules = new ArrayList<>();
         private final List<long[]> sets = new ArrayList<>();
         private final java.util.Map<String, Integer> setIndex = new java.util.HashMap<>();
 
-        /** Declares a new rule with no alternatives yet; returns its number. */
+        /** Declares a new rule with no alternatives yet; returns its number. Throws {@link SchemaException} past {@link #MAX_RULES}. */
         public int rule(String name) {
+            if (rules.size() >= MAX_RULES) {
+                throw new SchemaException("", "", "too large: it needs more than " + MAX_RULES + " grammar rules (lower maxLength, maxItems or repetition bounds)");
+            }
             names.add(name);
             rules.add(new ArrayList<>());
             return rules.size() - 1;

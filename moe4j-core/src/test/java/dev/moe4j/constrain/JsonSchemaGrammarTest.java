@@ -146,6 +146,10 @@ class JsonSchemaGrammarTest {
             assertEquals(c.getValue(), e.keyword(), c.getKey() + ": " + e.getMessage());
             assertTrue(e.getMessage().contains(c.getValue()), e.getMessage());
         }
+        StringBuilder huge = new StringBuilder("{\"type\":\"object\",\"properties\":{");
+        for (int i = 0; i < 60; i++) huge.append(i == 0 ? "" : ",").append("\"p").append(i).append("\":{\"type\":\"string\",\"maxLength\":4096}");
+        SchemaException tooLarge = assertThrows(SchemaException.class, () -> schema(huge.append("}}").toString()));
+        assertTrue(tooLarge.getMessage().contains("too large"), tooLarge.getMessage());
         SchemaException nested = assertThrows(SchemaException.class, () -> schema("{\"properties\":{\"a/b\":{\"type\":\"integer\",\"multipleOf\":2}}}"));
         assertEquals("/properties/a~1b", nested.path());
     }

@@ -70,7 +70,7 @@ class TokenConstraintTest {
         TokenTrie trie = TokenTrie.of(vocab);
         Grammar g = JsonSchemaGrammar.schema(Json.parse(SCHEMA));
         SplittableRandom r = new SplittableRandom(42);
-        for (int run = 0; run < 60; run++) {
+        for (int run = 0; run < 40; run++) {
             int maxTokens = 40 + run;
             TokenConstraint c = new TokenConstraint(g, trie, new int[]{eos});
             String text = generate(c, vocab, eos, maxTokens, r);
