@@ -113,11 +113,15 @@ public final class Sampler {
         }
         softmax(l, order, keep, s.temperature(), p);
         double r = random.nextDouble(), cum = 0;
+        int lastPossible = 0;
         for (int i = 0; i < keep; i++) {
             cum += p[i];
             if (r < cum) return token(order[i]);
+            if (p[i] > 0) lastPossible = i;
         }
-        return token(order[keep - 1]);
+        // Rounding left r above the total: the least likely token that can be drawn, never one with probability 0
+        // (a token a constraint masked to -inf).
+        return token(order[lastPossible]);
     }
 
     /** log softmax of the adjusted logits at temperature 1, for the chosen token and the most likely ones. */
