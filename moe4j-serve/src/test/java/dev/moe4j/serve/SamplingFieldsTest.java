@@ -129,7 +129,7 @@ class SamplingFieldsTest {
         String streamBody = chat(",\"max_tokens\":16,\"temperature\":1.0,\"seed\":7,\"n\":3,\"stream\":true,\"logprobs\":true");
         List<JsonNode> events = SseEvents.events(s, "/chat/completions", streamBody);
         for (int i = 0; i < 3; i++) {
-            assertEquals(a.body().at("/choices/" + i + "/message/content").asText(), SseEvents.text(s, "/chat/completions", streamBody, i));
+            assertEquals(a.body().at("/choices/" + i + "/message/content").asText(), SseEvents.text(events, i));
         }
         assertTrue(events.stream().anyMatch(e -> e.at("/choices/0/logprobs/content").isArray()), "streamed chunks carry logprobs");
     }

@@ -40,8 +40,13 @@ final class SseEvents {
 
     /** The text streamed for choice {@code index} (chat deltas or completion text). */
     static String text(TestServer s, String path, String body, int index) throws Exception {
+        return text(events(s, path, body), index);
+    }
+
+    /** The text of choice {@code index} in these events. */
+    static String text(List<JsonNode> events, int index) {
         StringBuilder b = new StringBuilder();
-        for (JsonNode e : events(s, path, body)) {
+        for (JsonNode e : events) {
             for (JsonNode c : e.path("choices")) {
                 if (c.get("index").asInt() != index) continue;
                 JsonNode t = c.has("delta") ? c.path("delta").path("content") : c.path("text");
