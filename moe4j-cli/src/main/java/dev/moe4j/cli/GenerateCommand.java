@@ -1,5 +1,6 @@
 package dev.moe4j.cli;
 
+import dev.moe4j.constrain.TokenConstraint;
 import dev.moe4j.generate.Generator;
 import dev.moe4j.model.Model;
 import dev.moe4j.tokenizer.TokenDecoder;
@@ -36,6 +37,17 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--print-ids", description = "Print only the generated token ids, as a JSON array, instead of the text.")
     boolean printIds;
 
+    static final class Structure {
+        @Option(names = "--json", description = "Constrain the output to one JSON object (as response_format json_object).")
+        boolean json;
+
+        @Option(names = "--json-schema", paramLabel = "FILE", description = "Constrain the output to a JSON value valid against the JSON schema in FILE.")
+        java.nio.file.Path schema;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
+    Structure structure;
+
     @Option(names = "--stats", description = "Print prompt and generation speed to stderr at the end.")
     boolean stats;
 
@@ -47,13 +59,14 @@ final class GenerateCommand implements Callable<Integer> {
             Set<Integer> stop = new HashSet<>();
             if (m.hasTokenizer() && m.tokenizer().eosId() >= 0) stop.add(m.tokenizer().eosId());
             TokenDecoder decoder = !printIds ? m.tokenizer().streamingDecoder() : null;
+            TokenConstraint constraint = structure == null ? null : JsonConstraints.of(structure.json, structure.schema, m.tokenizer(), stop);
             Generator.Result r = new Generator(m.transformer()).generate(prompt, sampling.maxTokens, sampling.settings(), stop, id -> {
                 if (decoder != null) {
                     out.print(decoder.next(id));
                     out.flush();
                 }
                 return true;
-            });
+            }, constraint);
             if (decoder != null) out.println(decoder.flush());
             else out.println(Ids.toJson(r.tokens()));
             if (stats) {

@@ -1,5 +1,6 @@
 package dev.moe4j.generate;
 
+import dev.moe4j.constrain.TokenConstraint;
 import dev.moe4j.model.KvCache;
 import dev.moe4j.model.MoeTransformer;
 import dev.moe4j.util.Moe4jException;
@@ -25,6 +26,16 @@ public final class Generator {
     }
 
     public Result generate(int[] prompt, int maxTokens, SamplerSettings settings, Set<Integer> stopTokens, TokenListener listener) {
+        return generate(prompt, maxTokens, settings, stopTokens, listener, null);
+    }
+
+    /**
+     * As {@link #generate(int[], int, SamplerSettings, Set, TokenListener)}, with every token drawn under
+     * {@code constraint} (may be null): it masks the logits before sampling, with the tokens left as its budget, and
+     * generation stops ("stop") once it is finished; its end tokens should be the stop tokens.
+     */
+    public Result generate(int[] prompt, int maxTokens, SamplerSettings settings, Set<Integer> stopTokens, TokenListener listener,
+                           TokenConstraint constraint) {
         if (prompt.length == 0) throw new Moe4jException("the prompt is empty: give at least one token");
         int context = model.config().contextLength();
         if (prompt.length >= context) {
@@ -45,10 +56,16 @@ public final class Generator {
         String reason = "length";
         int[] one = new int[1];
         while (length - prompt.length < maxTokens) {
+            if (constraint != null) {
+                int left = Math.min(maxTokens - (length - prompt.length), cache.capacity() - cache.length()) - 1;
+                if (constraint.mask(logits, 0, logits.length, Math.max(0, left)) == 0) { reason = "stop"; break; }
+            }
             int next = sampler.sample(logits, 0, logits.length, history, length);
             history[length++] = next;
             if (contains(stops, next)) { reason = "stop"; break; }
+            if (constraint != null) constraint.accept(next);
             if (listener != null && !listener.onToken(next)) { reason = "cancelled"; break; }
+            if (constraint != null && constraint.finished()) { reason = "stop"; break; }
             if (length - prompt.length == maxTokens) break;
             if (cache.length() >= cache.capacity()) { reason = "context"; break; }
             one[0] = next;

@@ -12,14 +12,28 @@ public final class Sampler {
     private final SamplerSettings s;
     private final SplittableRandom random;
 
+    private final int[] biasIds;
+    private final float[] biasValues;
+    // Generated-token counts for the presence and frequency penalties (null when both are off).
+    private int[] counts;
+    private int[] generated;   // the distinct ids counted, in [0, distinct)
+    private int distinct;
+
     public Sampler(SamplerSettings settings) {
         this.s = settings;
         this.random = new SplittableRandom(settings.seed());
+        this.biasIds = settings.logitBias().keySet().stream().mapToInt(Integer::intValue).sorted().toArray();
+        this.biasValues = new float[biasIds.length];
+        for (int i = 0; i < biasIds.length; i++) biasValues[i] = settings.logitBias().get(biasIds[i]);
+        if (settings.presencePenalty() != 0f || settings.frequencyPenalty() != 0f) {
+            counts = new int[1024];
+            generated = new int[64];
+        }
     }
 
     /** @param history tokens so far (prompt and generated), for the repeat penalty */
     public int sample(float[] logits, List<Integer> history) {
-        if (s.temperature() == 0f && s.repeatPenalty() == 1f) return argmax(logits); // greedy: no copy needed
+        if (s.temperature() == 0f && s.plainLogits()) return argmax(logits); // greedy: no copy needed
         int from = Math.max(0, history.size() - s.repeatWindow()), n = Math.max(0, history.size() - from);
         int[] window = WORK.get().history(n);
         for (int i = 0; i < n; i++) window[i] = history.get(from + i);
@@ -32,11 +46,30 @@ public final class Sampler {
      * @param history tokens so far (prompt and generated) in {@code history[0, historyLength)}, for the repeat penalty
      */
     public int sample(float[] logits, int offset, int vocab, int[] history, int historyLength) {
-        if (s.temperature() == 0f && s.repeatPenalty() == 1f) return argmax(logits, offset, vocab);
+        return sample(logits, offset, vocab, history, historyLength, null);
+    }
+
+    /**
+     * As {@link #sample(float[], int, int, int[], int)}, and fills {@code logprobs} (when not null) with the chosen
+     * token's log-probability and the most likely tokens'. Presence and frequency penalties count the tokens this
+     * sampler has returned, so use one sampler per generated sequence.
+     */
+    public int sample(float[] logits, int offset, int vocab, int[] history, int historyLength, TokenLogprobs logprobs) {
+        if (s.temperature() == 0f && s.plainLogits() && logprobs == null) return argmax(logits, offset, vocab);
         Work w = WORK.get();
         w.size(vocab);
         float[] l = w.logits;
         System.arraycopy(logits, offset, l, 0, vocab);
+        adjust(l, vocab, history, historyLength, w);
+        int token = s.temperature() == 0f ? argmax(l, 0, vocab) : draw(l, vocab, w);
+        if (logprobs != null) logprobs(l, vocab, token, logprobs, w);
+        if (counts != null) count(token);
+        return token;
+    }
+
+    /** Logit bias, repeat penalty, presence and frequency penalties, in place. */
+    private void adjust(float[] l, int vocab, int[] history, int historyLength, Work w) {
+        for (int i = 0; i < biasIds.length; i++) if (biasIds[i] < vocab) l[biasIds[i]] += biasValues[i];
         if (s.repeatPenalty() != 1f) {
             int from = Math.max(0, historyLength - s.repeatWindow());
             boolean[] seen = w.seen;
@@ -49,8 +82,16 @@ public final class Sampler {
             }
             for (int i = from; i < historyLength; i++) if (history[i] >= 0 && history[i] < vocab) seen[history[i]] = false;
         }
-        if (s.temperature() == 0f) return argmax(l, 0, vocab);
+        if (counts != null) {
+            for (int i = 0; i < distinct; i++) {
+                int id = generated[i];
+                if (id < vocab) l[id] -= counts[id] * s.frequencyPenalty() + s.presencePenalty();
+            }
+        }
+    }
 
+    /** Top-k, top-p, min-p and temperature, then one draw. */
+    private int draw(float[] l, int vocab, Work w) {
         int keep = s.topK() > 0 ? Math.min(s.topK(), vocab) : vocab;
         long[] order = w.order;
         sortBest(l, vocab, keep, order);
@@ -72,11 +113,41 @@ public final class Sampler {
         }
         softmax(l, order, keep, s.temperature(), p);
         double r = random.nextDouble(), cum = 0;
+        int lastPossible = 0;
         for (int i = 0; i < keep; i++) {
             cum += p[i];
             if (r < cum) return token(order[i]);
+            if (p[i] > 0) lastPossible = i;
         }
-        return token(order[keep - 1]);
+        // Rounding left r above the total: the least likely token that can be drawn, never one with probability 0
+        // (a token a constraint masked to -inf).
+        return token(order[lastPossible]);
+    }
+
+    /** log softmax of the adjusted logits at temperature 1, for the chosen token and the most likely ones. */
+    private static void logprobs(float[] l, int vocab, int token, TokenLogprobs out, Work w) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < vocab; i++) if (l[i] > max) max = l[i];
+        double sum = 0;
+        for (int i = 0; i < vocab; i++) sum += Math.exp((double) l[i] - max);
+        double logZ = max + Math.log(sum);
+        out.set(token, l[token] - logZ);
+        int top = Math.min(out.capacity(), vocab);
+        if (top == 0) return;
+        sortBest(l, vocab, top, w.order);
+        for (int i = 0; i < top; i++) {
+            int id = token(w.order[i]);
+            if (l[id] == Float.NEGATIVE_INFINITY) break;   // masked out: probability 0, not listed
+            out.add(id, l[id] - logZ);
+        }
+    }
+
+    private void count(int token) {
+        if (token >= counts.length) counts = Arrays.copyOf(counts, Math.max(token + 1, counts.length * 2));
+        if (counts[token]++ == 0) {
+            if (distinct == generated.length) generated = Arrays.copyOf(generated, distinct * 2);
+            generated[distinct++] = token;
+        }
     }
 
     /**

@@ -115,6 +115,30 @@ final class BpeTokenizer implements Tokenizer {
     }
 
     @Override
+    public byte[] tokenBytes(int id) {
+        String t = tokenText(id);
+        if (special[id]) return t.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        // The decoder chain applied to one token mid-text: Strip acts at the sequence start and Fuse only joins.
+        for (DecodeStep step : decoder) {
+            switch (step) {
+                case DecodeStep.ByteFallback b -> {
+                    int value = DecodeStep.ByteFallback.byteToken(t);
+                    if (value >= 0) return new byte[]{(byte) value};
+                }
+                case DecodeStep.ByteLevelDecode b -> {
+                    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                    ByteLevel.decodeToken(t, out);
+                    return out.toByteArray();
+                }
+                case DecodeStep.Replace r -> t = t.replace(r.from(), r.to());
+                case DecodeStep.MetaspaceDecode m -> t = t.replace(m.replacement(), ' ');
+                default -> { }
+            }
+        }
+        return t.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Override
     public boolean isSpecial(int id) {
         return id >= 0 && id < special.length && special[id];
     }

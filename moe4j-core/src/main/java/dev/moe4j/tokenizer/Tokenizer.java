@@ -24,6 +24,14 @@ public interface Tokenizer {
     /** The raw vocabulary string of a token (e.g. {@code ▁the}, {@code Ġthe}, {@code <0x0A>}). */
     String tokenText(int id);
 
+    /**
+     * The bytes a token contributes to decoded text in the middle of a sequence (byte-level characters mapped back
+     * to bytes, {@code <0xNN>} byte-fallback tokens as their one byte, the SentencePiece ▁ as a space). A piece of a
+     * UTF-8 character stays a piece. For special tokens, the UTF-8 of their text. Throws {@code Moe4jException} for
+     * an id out of range.
+     */
+    byte[] tokenBytes(int id);
+
     /** Whether the token is a special (control) token such as BOS, EOS or a chat-template marker. */
     boolean isSpecial(int id);
 

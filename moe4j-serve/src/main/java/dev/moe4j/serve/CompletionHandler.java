@@ -1,6 +1,9 @@
 package dev.moe4j.serve;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.moe4j.constrain.TokenConstraint;
+import dev.moe4j.constrain.TokenTrie;
 import dev.moe4j.generate.ChatTemplate;
 import dev.moe4j.generate.SamplerSettings;
 import dev.moe4j.model.Model;
@@ -15,6 +18,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 /** POST /v1/chat/completions and POST /v1/completions: tokenise, queue on the engine, answer whole or as SSE. */
 final class CompletionHandler {
@@ -29,6 +35,7 @@ final class CompletionHandler {
     private final ChatTemplate template;
     private final RequestBody body;
     private final ClientWatch clients;
+    private final LogprobsJson logprobs;
 
     CompletionHandler(Model model, Engine engine, String modelId, RequestBody body, ClientWatch clients) {
         this.model = model;
@@ -37,6 +44,7 @@ final class CompletionHandler {
         this.template = ChatTemplate.detect(model.chatTemplate());
         this.body = body;
         this.clients = clients;
+        this.logprobs = new LogprobsJson(model.tokenizer());
     }
 
     void chat(Context ctx) throws Exception {
@@ -83,77 +91,123 @@ final class CompletionHandler {
                     "this model's context is " + context + " tokens, but the prompt has " + prompt.length
                             + " tokens and max_tokens asks for " + max + " more");
         }
+        SamplingFields f = r.sampling();
+        f.checkVocabulary(model.config().vocabSize());
+        if (f.n() > engine.capacity()) {
+            throw ApiException.badRequest("n", "'n' is " + f.n() + " but this server runs at most " + engine.capacity()
+                    + " sequences at once (--max-concurrent plus --max-queue)");
+        }
         long seed = r.seed() != null ? r.seed() : System.nanoTime();
-        SamplerSettings sampling = new SamplerSettings(r.temperature(), 0, r.topP(), 0f, 1f, 64, seed);
-        Sequence seq = new Sequence(prompt, max, sampling, stopTokens, stops);
+        SamplerSettings sampling = new SamplerSettings(r.temperature(), f.topK(), r.topP(), f.minP(), f.repetitionPenalty(), 64, seed)
+                .withPenalties(f.presencePenalty(), f.frequencyPenalty()).withLogitBias(f.logitBias());
+        TokenConstraint first = constraint(f.responseFormat(), stopTokens);
+        BlockingQueue<Sequence> ready = new LinkedBlockingQueue<>();
+        List<Sequence> seqs = new ArrayList<>();
+        for (int i = 0; i < f.n(); i++) {   // choice i draws with seed + i: choice 0 is what n = 1 gives
+            TokenConstraint c = first == null ? null : i == 0 ? first : first.another();
+            seqs.add(new Sequence(prompt, max, sampling.withSeed(seed + i), stopTokens, stops,
+                    new Sequence.Decoding(c, f.topLogprobs(), i, ready)));
+        }
         try {
-            engine.submit(seq);
+            for (Sequence seq : seqs) engine.submit(seq);
         } catch (Engine.OverloadedException e) {
+            seqs.forEach(Sequence::cancel);
             throw new ApiException(429, "rate_limit_exceeded", "server_busy", null, e.getMessage()); // with Retry-After
         }
         Shape shape = new Shape(chat, (chat ? "chatcmpl-" : "cmpl-") + UUID.randomUUID().toString().replace("-", ""),
-                System.currentTimeMillis() / 1000, modelId);
+                System.currentTimeMillis() / 1000, modelId, f.topLogprobs() >= 0 ? logprobs : null);
         // A client that leaves, streaming or not, stops its generation at once.
-        try (ClientWatch.Watch watch = clients.watch(ctx, seq::cancel)) {
-            if (r.stream()) stream(ctx, seq, shape, r.includeUsage());
-            else whole(ctx, seq, shape);
+        try (ClientWatch.Watch watch = clients.watch(ctx, () -> seqs.forEach(Sequence::cancel))) {
+            if (r.stream()) stream(ctx, seqs, ready, shape, r.includeUsage());
+            else whole(ctx, seqs, ready, shape);
         } finally {
-            seq.cancel(); // no-op when finished; frees the slot when we leave early
+            seqs.forEach(Sequence::cancel); // no-op when finished; frees the slots when we leave early
         }
     }
 
-    private void whole(Context ctx, Sequence seq, Shape shape) throws InterruptedException {
-        StringBuilder text = new StringBuilder();
-        while (true) {
-            Sequence.Event e = seq.next(HEARTBEAT_MILLIS);
-            switch (e) {
-                case null -> {
-                    if (seq.cancelled()) { // the client left (ClientWatch): nobody to answer
-                        ctx.status(CLIENT_CLOSED_REQUEST); // for the metrics only: the connection is closed unanswered
-                        ClientWatch.hangUp(ctx);
-                        return;
-                    }
+    /** The constraint of a response format (null for text); end tokens are allowed once the value is complete. */
+    private TokenConstraint constraint(ResponseFormat format, Set<Integer> stopTokens) {
+        if (format.grammar() == null) return null;
+        int[] ends = stopTokens.stream().mapToInt(Integer::intValue).toArray();
+        return new TokenConstraint(format.grammar(), TokenTrie.of(model.tokenizer()), ends);
+    }
+
+    private void whole(Context ctx, List<Sequence> seqs, BlockingQueue<Sequence> ready, Shape shape) throws InterruptedException {
+        int n = seqs.size();
+        StringBuilder[] texts = new StringBuilder[n];
+        List<List<Sequence.TokenLogprob>> logprobs = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            texts[i] = new StringBuilder();
+            logprobs.add(new ArrayList<>());
+        }
+        Sequence.Done[] done = new Sequence.Done[n];
+        for (int left = n; left > 0; ) {
+            Sequence s = ready.poll(HEARTBEAT_MILLIS, TimeUnit.MILLISECONDS);
+            if (s == null) {
+                if (seqs.get(0).cancelled()) { // the client left (ClientWatch): nobody to answer
+                    ctx.status(CLIENT_CLOSED_REQUEST); // for the metrics only: the connection is closed unanswered
+                    ClientWatch.hangUp(ctx);
+                    return;
                 }
-                case Sequence.Text t -> text.append(t.text());
+                continue;
+            }
+            switch (s.next(0)) {
+                case null -> { }
+                case Sequence.Text t -> {
+                    texts[s.index()].append(t.text());
+                    logprobs.get(s.index()).addAll(t.logprobs());
+                }
                 case Sequence.Failed f -> throw new ApiException(500, "server_error", null, null, f.message());
                 case Sequence.Done d -> {
-                    ctx.contentType("application/json").result(Json.write(shape.whole(text.toString(), d)));
-                    return;
+                    done[s.index()] = d;
+                    left--;
                 }
             }
         }
+        ctx.contentType("application/json").result(Json.write(shape.whole(texts, logprobs, done)));
     }
 
-    private void stream(Context ctx, Sequence seq, Shape shape, boolean includeUsage) throws InterruptedException {
+    private void stream(Context ctx, List<Sequence> seqs, BlockingQueue<Sequence> ready, Shape shape, boolean includeUsage)
+            throws InterruptedException {
         ctx.status(200);
         ctx.res().setContentType("text/event-stream; charset=utf-8");
         ctx.res().setHeader("Cache-Control", "no-cache");
+        int n = seqs.size();
+        int[] textOffsets = new int[n];
+        Sequence.Done[] done = new Sequence.Done[n];
         try {
             OutputStream out = ctx.res().getOutputStream();
-            if (shape.chat()) send(out, shape.chunk("", true, null));
-            while (true) {
-                Sequence.Event e = seq.next(HEARTBEAT_MILLIS);
-                switch (e) {
-                    case null -> {
-                        if (seq.cancelled()) return; // the client left (ClientWatch)
-                        write(out, ": keep-alive\n\n");
+            if (shape.chat()) for (int i = 0; i < n; i++) send(out, shape.chunk(i, "", true, null, null, 0));
+            for (int left = n; left > 0; ) {
+                Sequence s = ready.poll(HEARTBEAT_MILLIS, TimeUnit.MILLISECONDS);
+                if (s == null) {
+                    if (seqs.get(0).cancelled()) return; // the client left (ClientWatch)
+                    write(out, ": keep-alive\n\n");
+                    continue;
+                }
+                int i = s.index();
+                switch (s.next(0)) {
+                    case null -> { }
+                    case Sequence.Text t -> {
+                        send(out, shape.chunk(i, t.text(), false, null, t.logprobs(), textOffsets[i]));
+                        if (shape.logprobs() != null) textOffsets[i] += shape.logprobs().length(t.logprobs());
                     }
-                    case Sequence.Text t -> send(out, shape.chunk(t.text(), false, null));
                     case Sequence.Failed f -> {
                         ApiException err = new ApiException(500, "server_error", null, null, f.message());
                         write(out, "data: " + Json.write(Json.error(err)) + "\n\n");
                         return;
                     }
                     case Sequence.Done d -> {
-                        send(out, shape.chunk("", false, d.finishReason()));
-                        if (includeUsage) send(out, shape.usageChunk(d));
-                        write(out, "data: [DONE]\n\n");
-                        return;
+                        send(out, shape.chunk(i, "", false, d.finishReason(), null, 0));
+                        done[i] = d;
+                        left--;
                     }
                 }
             }
+            if (includeUsage) send(out, shape.usageChunk(done));
+            write(out, "data: [DONE]\n\n");
         } catch (IOException gone) {
-            seq.cancel(); // the client went away: stop generating and free the slot
+            seqs.forEach(Sequence::cancel); // the client went away: stop generating and free the slots
         }
     }
 
@@ -166,30 +220,40 @@ final class CompletionHandler {
         out.flush();
     }
 
-    /** The JSON shapes of one response, chat or text completion. */
-    record Shape(boolean chat, String id, long created, String model) {
-        ObjectNode whole(String text, Sequence.Done d) {
-            ObjectNode choice = Json.object();
-            choice.put("index", 0);
-            if (chat) {
-                ObjectNode msg = choice.putObject("message");
-                msg.put("role", "assistant");
-                msg.put("content", text);
-                msg.putNull("refusal");
-            } else {
-                choice.put("text", text);
-            }
-            choice.putNull("logprobs");
-            choice.put("finish_reason", d.finishReason());
+    /**
+     * The JSON shapes of one response, chat or text completion, with one choice per sequence.
+     *
+     * @param logprobs null when the request asked for no log-probabilities
+     */
+    record Shape(boolean chat, String id, long created, String model, LogprobsJson logprobs) {
+        ObjectNode whole(StringBuilder[] texts, List<List<Sequence.TokenLogprob>> tokenLogprobs, Sequence.Done[] done) {
             ObjectNode root = head(chat ? "chat.completion" : "text_completion");
-            root.putArray("choices").add(choice);
-            root.set("usage", Json.usage(d.promptTokens(), d.completionTokens()));
+            ArrayNode choices = root.putArray("choices");
+            int prompt = 0, completion = 0;
+            for (int i = 0; i < texts.length; i++) {
+                ObjectNode choice = Json.object();
+                choice.put("index", i);
+                if (chat) {
+                    ObjectNode msg = choice.putObject("message");
+                    msg.put("role", "assistant");
+                    msg.put("content", texts[i].toString());
+                    msg.putNull("refusal");
+                } else {
+                    choice.put("text", texts[i].toString());
+                }
+                putLogprobs(choice, tokenLogprobs.get(i), 0);
+                choice.put("finish_reason", done[i].finishReason());
+                choices.add(choice);
+                prompt = done[i].promptTokens();
+                completion += done[i].completionTokens();
+            }
+            root.set("usage", Json.usage(prompt, completion));
             return root;
         }
 
-        ObjectNode chunk(String text, boolean first, String finishReason) {
+        ObjectNode chunk(int index, String text, boolean first, String finishReason, List<Sequence.TokenLogprob> tokens, int textOffset) {
             ObjectNode choice = Json.object();
-            choice.put("index", 0);
+            choice.put("index", index);
             if (chat) {
                 ObjectNode delta = choice.putObject("delta");
                 if (first) delta.put("role", "assistant");
@@ -197,17 +261,25 @@ final class CompletionHandler {
             } else {
                 choice.put("text", text);
             }
-            choice.putNull("logprobs");
+            if (tokens == null || tokens.isEmpty()) choice.putNull("logprobs");
+            else putLogprobs(choice, tokens, textOffset);
             choice.put("finish_reason", finishReason);
             ObjectNode root = head(chat ? "chat.completion.chunk" : "text_completion");
             root.putArray("choices").add(choice);
             return root;
         }
 
-        ObjectNode usageChunk(Sequence.Done d) {
+        private void putLogprobs(ObjectNode choice, List<Sequence.TokenLogprob> tokens, int textOffset) {
+            if (logprobs == null) choice.putNull("logprobs");
+            else choice.set("logprobs", chat ? logprobs.chat(tokens) : logprobs.completion(tokens, textOffset));
+        }
+
+        ObjectNode usageChunk(Sequence.Done[] done) {
             ObjectNode root = head(chat ? "chat.completion.chunk" : "text_completion");
             root.putArray("choices");
-            root.set("usage", Json.usage(d.promptTokens(), d.completionTokens()));
+            int completion = 0;
+            for (Sequence.Done d : done) completion += d.completionTokens();
+            root.set("usage", Json.usage(done[0].promptTokens(), completion));
             return root;
         }
 

@@ -1,6 +1,8 @@
 package dev.moe4j.serve;
 
+import dev.moe4j.constrain.TokenConstraint;
 import dev.moe4j.generate.Sampler;
+import dev.moe4j.generate.TokenLogprobs;
 import dev.moe4j.model.BatchDecoder;
 import dev.moe4j.moe.PlanListener;
 import dev.moe4j.model.KvCache;
@@ -62,6 +64,11 @@ public final class Engine implements AutoCloseable {
         final TokenDecoder text;
         final StopMatcher stop;
         final int[] stopTokens;   // seq.stopTokens unboxed, so checking a token allocates nothing
+        final TokenConstraint constraint;          // null when unconstrained
+        final TokenLogprobs logprobs;              // null when not asked for
+        final List<Sequence.TokenLogprob> pendingLogprobs = new ArrayList<>(); // tokens whose text is not sent yet
+        final int[] history;                       // prompt and generated tokens, for the repeat penalty only
+        int historyLength;
         int generated, last;
 
         Slot(Sequence seq, KvCache cache, TokenDecoder text) {
@@ -71,6 +78,10 @@ public final class Engine implements AutoCloseable {
             this.text = text;
             this.stop = new StopMatcher(seq.stopStrings);
             this.stopTokens = seq.stopTokens.stream().mapToInt(Integer::intValue).toArray();
+            this.constraint = seq.decoding.constraint();
+            this.logprobs = seq.decoding.topLogprobs() >= 0 ? new TokenLogprobs(seq.decoding.topLogprobs()) : null;
+            this.history = seq.sampling.repeatPenalty() != 1f ? Arrays.copyOf(seq.prompt, seq.prompt.length + seq.maxTokens) : NO_HISTORY;
+            this.historyLength = history.length == 0 ? 0 : seq.prompt.length;
         }
 
         boolean isStopToken(int token) {
@@ -138,6 +149,8 @@ public final class Engine implements AutoCloseable {
     }
 
     public int queueDepth() { return waiting.size(); }
+    /** The most sequences that can be admitted at once: slots plus queue places. */
+    public int capacity() { return maxConcurrent + maxQueue; }
     public int activeCount() { return Math.max(0, admitted.get() - waiting.size()); }
 
     private void loop() {
@@ -222,7 +235,20 @@ public final class Engine implements AutoCloseable {
         if (slot.cache.length() < slot.seq.prompt.length) return;
         prefilling.remove(0);
         active.add(slot);
-        accept(slot, slot.sampler.sample(logits, List.of()));
+        accept(slot, sample(slot, logits, 0, transformer.config().vocabSize()));
+    }
+
+    /**
+     * The slot's next token from its row of logits: the constraint masks the row in place (with the tokens left
+     * after this one as its budget), then the sampler draws and fills the log-probabilities. -1 when the constraint
+     * leaves no token at all.
+     */
+    private int sample(Slot s, float[] logits, int offset, int vocab) {
+        if (s.constraint != null) {
+            int left = Math.min(s.seq.maxTokens - s.generated, s.cache.capacity() - s.cache.length()) - 1;
+            if (s.constraint.mask(logits, offset, vocab, Math.max(0, left)) == 0) return -1;
+        }
+        return s.sampler.sample(logits, offset, vocab, s.history, s.historyLength, s.logprobs);
     }
 
     private void step() {
@@ -251,7 +277,7 @@ public final class Engine implements AutoCloseable {
             long t0 = System.nanoTime();
             float[] logits = decoder.decode(stepIds, stepCaches, countRouted, stepLogits);
             metrics.decodeStep(b, System.nanoTime() - t0);
-            for (int i = 0; i < b; i++) accept(stepSlots[i], stepSlots[i].sampler.sample(logits, i * vocab, vocab, NO_HISTORY, 0));
+            for (int i = 0; i < b; i++) accept(stepSlots[i], sample(stepSlots[i], logits, i * vocab, vocab));
         } finally {
             // Finished sequences' caches must not stay reachable from here.
             Arrays.fill(stepSlots, 0, b, null);
@@ -261,23 +287,50 @@ public final class Engine implements AutoCloseable {
 
     /** Records a sampled token: sends its text, or finishes the sequence. */
     private void accept(Slot s, int token) {
+        if (token < 0) { // the constraint allowed nothing: the grammar cannot continue with this vocabulary
+            finish(s, "stop");
+            return;
+        }
         s.generated++;
         metrics.generated(1);
         if (s.isStopToken(token)) {
             finish(s, "stop");
             return;
         }
+        if (s.constraint != null) s.constraint.accept(token);
+        if (s.history.length > 0) s.history[s.historyLength++] = token;
+        if (s.logprobs != null) s.pendingLogprobs.add(snapshot(s.logprobs));
         String text = s.stop.add(s.text.next(token));
-        if (!text.isEmpty()) s.seq.emit(new Sequence.Text(text));
-        if (s.stop.stopped()) finish(s, "stop");
+        if (!text.isEmpty()) emitText(s, text);
+        if (s.stop.stopped() || (s.constraint != null && s.constraint.finished())) finish(s, "stop");
         else if (s.generated >= s.seq.maxTokens || s.cache.length() >= s.cache.capacity()) finish(s, "length");
         else s.last = token;
+    }
+
+    private static Sequence.TokenLogprob snapshot(TokenLogprobs lp) {
+        int[] ids = new int[lp.count()];
+        double[] values = new double[lp.count()];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = lp.topId(i);
+            values[i] = lp.topLogprob(i);
+        }
+        return new Sequence.TokenLogprob(lp.token(), lp.logprob(), ids, values);
+    }
+
+    /** Sends text with the log-probabilities of the tokens generated since the last text. */
+    private static void emitText(Slot s, String text) {
+        if (s.pendingLogprobs.isEmpty()) {
+            s.seq.emit(new Sequence.Text(text));
+            return;
+        }
+        s.seq.emit(new Sequence.Text(text, List.copyOf(s.pendingLogprobs)));
+        s.pendingLogprobs.clear();
     }
 
     private void finish(Slot s, String reason) {
         String rest = s.stop.add(s.text.flush());
         rest += s.stop.flush();
-        if (!rest.isEmpty()) s.seq.emit(new Sequence.Text(rest));
+        if (!rest.isEmpty() || !s.pendingLogprobs.isEmpty()) emitText(s, rest);
         finish(s, new Sequence.Done(reason, s.seq.prompt.length, s.generated));
     }
 

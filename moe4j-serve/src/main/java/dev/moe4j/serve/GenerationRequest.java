@@ -11,9 +11,11 @@ import java.util.List;
  * Exactly one of {@code prompt} and {@code messages} is set.
  */
 record GenerationRequest(String model, String prompt, List<ChatTemplate.Message> messages, Integer maxTokens,
-                         float temperature, float topP, Long seed, List<String> stop, boolean stream, boolean includeUsage) {
+                         float temperature, float topP, Long seed, List<String> stop, boolean stream, boolean includeUsage,
+                         SamplingFields sampling) {
 
     static GenerationRequest chat(JsonNode body) {
+        RequestFields.checkChat(body);
         JsonNode msgs = body.get("messages");
         if (msgs == null || msgs.isNull()) throw ApiException.badRequest("messages", "missing required field 'messages'");
         if (!msgs.isArray() || msgs.isEmpty()) throw ApiException.badRequest("messages", "'messages' must be a non-empty array");
@@ -24,6 +26,7 @@ record GenerationRequest(String model, String prompt, List<ChatTemplate.Message>
     }
 
     static GenerationRequest completion(JsonNode body) {
+        RequestFields.checkCompletion(body);
         JsonNode p = body.get("prompt");
         if (p == null || p.isNull()) throw ApiException.badRequest("prompt", "missing required field 'prompt'");
         String prompt;
@@ -39,8 +42,6 @@ record GenerationRequest(String model, String prompt, List<ChatTemplate.Message>
         if (!m.isTextual()) throw ApiException.badRequest("model", "'model' must be a string");
         Integer max = optInt(body, maxField);
         if (max != null && max < 1) throw ApiException.badRequest(maxField, "'" + maxField + "' must be at least 1, got " + max);
-        Integer n = optInt(body, "n");
-        if (n != null && n != 1) throw ApiException.badRequest("n", "only n = 1 is supported");
         float temperature = optFloat(body, "temperature", 1f);
         if (!(temperature >= 0 && temperature <= 2)) throw ApiException.badRequest("temperature", "'temperature' must be in [0, 2]");
         float topP = optFloat(body, "top_p", 1f);
@@ -54,7 +55,8 @@ record GenerationRequest(String model, String prompt, List<ChatTemplate.Message>
         if (so != null && !so.isNull() && !so.isObject()) throw ApiException.badRequest("stream_options", "'stream_options' must be an object");
         boolean usage = so != null && so.isObject() && optBool(so, "include_usage", "stream_options.include_usage");
         return new GenerationRequest(m.asText(), prompt, messages, max, temperature, topP,
-                seed == null || seed.isNull() ? null : seed.asLong(), stop(body.get("stop")), stream, usage);
+                seed == null || seed.isNull() ? null : seed.asLong(), stop(body.get("stop")), stream, usage,
+                SamplingFields.read(body, messages != null));
     }
 
     private static ChatTemplate.Message message(JsonNode m, String where) {
