@@ -28,7 +28,7 @@ import java.util.Map;
  *
  * <p>Where Jinjava differs from Python jinja2 it is extended through its public extension points: Python's
  * string methods by an EL resolver ({@link PythonMethods}), {@code tojson} and {@code raise_exception} as a
- * filter and a function. One piece of syntax cannot be added that way, a slice with a step: the template's
+ * filter and a function, Python's {@code str} of printed values by an interpreter factory ({@link PythonStrInterpreter}). One piece of syntax cannot be added that way, a slice with a step: the template's
  * {@code [::-1]} (Qwen3 walks its messages backwards with it) is rewritten to a call of
  * {@link PythonMethods#REVERSED} before parsing. {@code ChatTemplateRendersTest} compares the renders with Python
  * jinja2's on real templates.
@@ -60,8 +60,9 @@ public final class JinjaChatTemplate implements ChatRenderer {
         resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
-                .withLstripBlocks(true)
+                .withLstripBlocks(false)   // jinja2's lstrip_blocks is applied by SourceRewrites
                 .withElResolver(resolver)
+                .withInterperterFactory(new PythonStrInterpreter.Factory())
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUsePyishObjectMapper(true)
                         .withUseNaturalOperatorPrecedence(true)
@@ -90,6 +91,16 @@ public final class JinjaChatTemplate implements ChatRenderer {
         vars.put("add_generation_prompt", request.addGenerationPrompt());
         vars.put("bos_token", bosToken);
         vars.put("eos_token", eosToken);
+        String text = renderVariables(vars);
+        return cont ? cutAfterFinalMessage(text, request.messages()) : text;
+    }
+
+    /**
+     * Renders the template with exactly these variables (no defaults added).
+     *
+     * @throws ChatTemplateException quoting the template's error, with its line
+     */
+    public String renderVariables(Map<String, Object> vars) {
         RenderResult result;
         CLOCK.set(clock);
         try {
@@ -105,8 +116,7 @@ public final class JinjaChatTemplate implements ChatRenderer {
                         + ": " + oneLine(templateMessage(e)));
             }
         }
-        String text = result.getOutput();
-        return cont ? cutAfterFinalMessage(text, request.messages()) : text;
+        return result.getOutput();
     }
 
     /** As transformers does for continue_final_message: the render up to the end of the final message's stripped content. */

@@ -13,6 +13,10 @@ package dev.moe4j.chat;
  *       but {@code (not x) is defined} in Jinjava: the test is parenthesised with its operand.</li>
  * </ul>
  * Only text inside {@code {{ }}} and {@code {% %}} is touched, and string literals there are left as they are.
+ *
+ * <p>Also jinja2's {@code lstrip_blocks} is applied here rather than by Jinjava, whose version also strips the
+ * spaces between text and a block tag on the same line ({@code "Tools: {% for"} lost its space): jinja2 strips
+ * only spaces and tabs from the start of a line up to a block tag or comment.
  */
 final class SourceRewrites {
     private SourceRewrites() {}
@@ -23,13 +27,24 @@ final class SourceRewrites {
         while (i < template.length()) {
             int open = nextTagOpen(template, i);
             if (open < 0) { out.append(template, i, template.length()); break; }
-            String closer = template.charAt(open + 1) == '{' ? "}}" : "%}";
+            char kind = template.charAt(open + 1);
+            String text = template.substring(i, open);
+            if (kind != '{' && open + 2 < template.length() && template.charAt(open + 2) != '+') text = lstrip(text, i == 0);
+            if (kind == '#') {   // a comment: copied whole
+                int e = template.indexOf("#}", open + 2);
+                int stop = e < 0 ? template.length() : e + 2;
+                out.append(text).append(template, open, stop);
+                i = stop;
+                continue;
+            }
+            String closer = kind == '{' ? "}}" : "%}";
             int end = tagEnd(template, open + 2, closer);
-            if (end < 0) { out.append(template, i, template.length()); break; }
-            out.append(template, i, open + 2);
+            if (end < 0) { out.append(text).append(template, open, template.length()); break; }
+            out.append(text).append(template, open, open + 2);
             String inside = template.substring(open + 2, end);
             boolean signature = closer.equals("%}") && inside.replaceFirst("^[-+]?\\s*", "").startsWith("macro");
-            out.append(signature ? inside : expression(notIsTest(inside)));
+            String rewritten = signature ? inside : expression(notIsTest(inside));
+            out.append(rewritten);
             i = end;
         }
         return out.toString();
@@ -38,14 +53,17 @@ final class SourceRewrites {
     private static int nextTagOpen(String s, int from) {
         for (int i = s.indexOf('{', from); i >= 0 && i + 1 < s.length(); i = s.indexOf('{', i + 1)) {
             char c = s.charAt(i + 1);
-            if (c == '{' || c == '%') return i;
-            if (c == '#') {   // a comment: skip it whole
-                int e = s.indexOf("#}", i + 2);
-                if (e < 0) return -1;
-                i = e;
-            }
+            if (c == '{' || c == '%' || c == '#') return i;
         }
         return -1;
+    }
+
+    /** jinja2's lstrip_blocks: spaces and tabs between the start of a line and a block tag are dropped. */
+    private static String lstrip(String text, boolean atTemplateStart) {
+        int nl = text.lastIndexOf('\n');
+        if (nl < 0 && !atTemplateStart) return text;
+        for (int k = nl + 1; k < text.length(); k++) if (text.charAt(k) != ' ' && text.charAt(k) != '\t') return text;
+        return text.substring(0, nl + 1);
     }
 
     /** Index of the tag's closer, skipping string literals. */

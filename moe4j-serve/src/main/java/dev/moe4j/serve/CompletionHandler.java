@@ -1,7 +1,7 @@
 package dev.moe4j.serve;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.moe4j.generate.ChatTemplate;
+import dev.moe4j.chat.ChatTemplates;
 import dev.moe4j.generate.SamplerSettings;
 import dev.moe4j.model.Model;
 import dev.moe4j.tokenizer.Tokenizer;
@@ -26,38 +26,44 @@ final class CompletionHandler {
     private final Model model;
     private final Engine engine;
     private final String modelId;
-    private final ChatTemplate template;
+    private final ChatTemplates templates;
     private final RequestBody body;
     private final ClientWatch clients;
+    private final ReplyScript script;   // null except in tests that script the model's replies
 
-    CompletionHandler(Model model, Engine engine, String modelId, RequestBody body, ClientWatch clients) {
+    CompletionHandler(Model model, Engine engine, String modelId, RequestBody body, ClientWatch clients, ReplyScript script) {
         this.model = model;
         this.engine = engine;
         this.modelId = modelId;
-        this.template = ChatTemplate.detect(model.chatTemplate());
+        this.templates = ChatTemplates.of(model, java.time.Clock.systemDefaultZone());
         this.body = body;
         this.clients = clients;
+        this.script = script;
     }
 
     void chat(Context ctx) throws Exception {
         GenerationRequest r = GenerationRequest.chat(body.json(ctx));
         checkModel(r);
+        ChatTurn turn = ChatTurn.start(templates, r.chat());
         Tokenizer tok = model.tokenizer();
-        String bos = tok.bosId() >= 0 ? tok.tokenText(tok.bosId()) : null;
-        int[] prompt = tok.encode(template.render(r.messages(), bos), false);
+        int[] prompt = tok.encode(turn.prompt(), false);
         Set<Integer> stopTokens = stopTokens(tok);
-        Integer endOfTurn = tok.specialTokens().get(template.endOfTurn());
-        if (endOfTurn != null) stopTokens.add(endOfTurn);
         List<String> stops = new ArrayList<>(r.stop());
-        stops.add(template.endOfTurn());
-        run(ctx, r, prompt, stopTokens, stops, true);
+        for (String end : turn.endsOfTurn()) {
+            Integer id = tok.specialTokens().get(end);
+            if (id != null) stopTokens.add(id);
+            stops.add(end);
+        }
+        Sequence seq = sequence(r, prompt, stopTokens, stops, true);
+        if (script != null) seq.script(tok.encode(script.reply(turn.prompt()), false));
+        run(ctx, r, seq, turn);
     }
 
     void completion(Context ctx) throws Exception {
         GenerationRequest r = GenerationRequest.completion(body.json(ctx));
         checkModel(r);
         Tokenizer tok = model.tokenizer();
-        run(ctx, r, tok.encode(r.prompt(), true), stopTokens(tok), r.stop(), false);
+        run(ctx, r, sequence(r, tok.encode(r.prompt(), true), stopTokens(tok), r.stop(), false), null);
     }
 
     private void checkModel(GenerationRequest r) {
@@ -73,8 +79,8 @@ final class CompletionHandler {
         return s;
     }
 
-    private void run(Context ctx, GenerationRequest r, int[] prompt, Set<Integer> stopTokens, List<String> stops, boolean chat)
-            throws Exception {
+    /** The sequence to generate, after checking that prompt and max_tokens fit the context. */
+    private Sequence sequence(GenerationRequest r, int[] prompt, Set<Integer> stopTokens, List<String> stops, boolean chat) {
         int context = model.config().contextLength();
         if (prompt.length == 0) throw ApiException.badRequest(chat ? "messages" : "prompt", "the prompt is empty");
         int max = r.maxTokens() != null ? r.maxTokens() : context - prompt.length;
@@ -85,7 +91,12 @@ final class CompletionHandler {
         }
         long seed = r.seed() != null ? r.seed() : System.nanoTime();
         SamplerSettings sampling = new SamplerSettings(r.temperature(), 0, r.topP(), 0f, 1f, 64, seed);
-        Sequence seq = new Sequence(prompt, max, sampling, stopTokens, stops);
+        return new Sequence(prompt, max, sampling, stopTokens, stops);
+    }
+
+    /** Queues the sequence and answers, whole or streamed; {@code turn} is null for text completions. */
+    private void run(Context ctx, GenerationRequest r, Sequence seq, ChatTurn turn) throws Exception {
+        boolean chat = turn != null;
         try {
             engine.submit(seq);
         } catch (Engine.OverloadedException e) {
@@ -95,14 +106,14 @@ final class CompletionHandler {
                 System.currentTimeMillis() / 1000, modelId);
         // A client that leaves, streaming or not, stops its generation at once.
         try (ClientWatch.Watch watch = clients.watch(ctx, seq::cancel)) {
-            if (r.stream()) stream(ctx, seq, shape, r.includeUsage());
-            else whole(ctx, seq, shape);
+            if (r.stream()) stream(ctx, seq, shape, r.includeUsage(), turn);
+            else whole(ctx, seq, shape, turn);
         } finally {
             seq.cancel(); // no-op when finished; frees the slot when we leave early
         }
     }
 
-    private void whole(Context ctx, Sequence seq, Shape shape) throws InterruptedException {
+    private void whole(Context ctx, Sequence seq, Shape shape, ChatTurn turn) throws InterruptedException {
         StringBuilder text = new StringBuilder();
         while (true) {
             Sequence.Event e = seq.next(HEARTBEAT_MILLIS);
@@ -117,20 +128,22 @@ final class CompletionHandler {
                 case Sequence.Text t -> text.append(t.text());
                 case Sequence.Failed f -> throw new ApiException(500, "server_error", null, null, f.message());
                 case Sequence.Done d -> {
-                    ctx.contentType("application/json").result(Json.write(shape.whole(text.toString(), d)));
+                    ObjectNode answer = turn == null ? shape.whole(text.toString(), d) : turn.whole(shape, text.toString(), d);
+                    ctx.contentType("application/json").result(Json.write(answer));
                     return;
                 }
             }
         }
     }
 
-    private void stream(Context ctx, Sequence seq, Shape shape, boolean includeUsage) throws InterruptedException {
+    private void stream(Context ctx, Sequence seq, Shape shape, boolean includeUsage, ChatTurn turn) throws InterruptedException {
         ctx.status(200);
         ctx.res().setContentType("text/event-stream; charset=utf-8");
         ctx.res().setHeader("Cache-Control", "no-cache");
         try {
             OutputStream out = ctx.res().getOutputStream();
             if (shape.chat()) send(out, shape.chunk("", true, null));
+            ChatTurn.Stream parts = turn == null ? null : turn.new Stream(shape, chunk -> send(out, chunk));
             while (true) {
                 Sequence.Event e = seq.next(HEARTBEAT_MILLIS);
                 switch (e) {
@@ -138,21 +151,25 @@ final class CompletionHandler {
                         if (seq.cancelled()) return; // the client left (ClientWatch)
                         write(out, ": keep-alive\n\n");
                     }
-                    case Sequence.Text t -> send(out, shape.chunk(t.text(), false, null));
+                    case Sequence.Text t -> {
+                        if (parts == null) send(out, shape.chunk(t.text(), false, null));
+                        else parts.push(t.text());
+                    }
                     case Sequence.Failed f -> {
                         ApiException err = new ApiException(500, "server_error", null, null, f.message());
                         write(out, "data: " + Json.write(Json.error(err)) + "\n\n");
                         return;
                     }
                     case Sequence.Done d -> {
-                        send(out, shape.chunk("", false, d.finishReason()));
+                        String reason = parts == null ? d.finishReason() : parts.finish(d.finishReason());
+                        send(out, shape.chunk("", false, reason));
                         if (includeUsage) send(out, shape.usageChunk(d));
                         write(out, "data: [DONE]\n\n");
                         return;
                     }
                 }
             }
-        } catch (IOException gone) {
+        } catch (IOException | java.io.UncheckedIOException gone) {
             seq.cancel(); // the client went away: stop generating and free the slot
         }
     }

@@ -62,7 +62,7 @@ public final class Engine implements AutoCloseable {
         final TokenDecoder text;
         final StopMatcher stop;
         final int[] stopTokens;   // seq.stopTokens unboxed, so checking a token allocates nothing
-        int generated, last;
+        int generated, last, scripted;
 
         Slot(Sequence seq, KvCache cache, TokenDecoder text) {
             this.seq = seq;
@@ -261,6 +261,13 @@ public final class Engine implements AutoCloseable {
 
     /** Records a sampled token: sends its text, or finishes the sequence. */
     private void accept(Slot s, int token) {
+        if (s.seq.script != null) {   // a test's scripted reply replaces what was sampled (ReplyScript)
+            if (s.scripted == s.seq.script.length) {
+                finish(s, "stop");
+                return;
+            }
+            token = s.seq.script[s.scripted++];
+        }
         s.generated++;
         metrics.generated(1);
         if (s.isStopToken(token)) {
