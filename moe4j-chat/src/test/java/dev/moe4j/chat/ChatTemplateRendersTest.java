@@ -40,7 +40,7 @@ class ChatTemplateRendersTest {
     private static final java.util.Set<String> LENIENT_WHERE_JINJA2_RAISES = java.util.Set.of("tool_call_null_content_string_arguments");
 
     @ParameterizedTest
-    @ValueSource(strings = {"qwen3", "deepseek-v3", "deepseek-v3.1", "gpt-oss", "mistral-nemo"})
+    @ValueSource(strings = {"qwen3", "deepseek-v3", "deepseek-v3.1", "gpt-oss", "mistral-nemo", "mistral-inst-v1"})
     void rendersEqualPythonJinja2(String id) throws Exception {
         JsonNode expected = resource("chat/expected/" + id + ".json");
         String source = TemplateFiles.template(id);
