@@ -51,6 +51,7 @@ class ChatTemplateRendersTest {
         JinjaChatTemplate template = new JinjaChatTemplate(source, expected.get("bos_token").asText(), expected.get("eos_token").asText(), clock);
         List<String> failures = new ArrayList<>();
         int compared = 0;
+        long nanos = 0;
         for (JsonNode c : resource("chat/conversations.json")) {
             String name = c.get("name").asText();
             JsonNode want = expected.get("renders").get(name);
@@ -67,13 +68,28 @@ class ChatTemplateRendersTest {
                 continue;
             }
             try {
+                long t0 = System.nanoTime();
                 String got = template.render(request);
+                nanos += System.nanoTime() - t0;
                 if (!got.equals(want.get("text").asText()) && failures.size() < 40) failures.add(name + ": differs at " + firstDifference(got, want.get("text").asText()));
             } catch (ChatTemplateException e) {
                 failures.add(name + ": " + e.getMessage());
             }
         }
-        System.out.println(id + ": " + (compared - failures.size()) + "/" + compared + " renders equal Python jinja2's");
+        // time of a render once warm (three more passes over the conversations it renders)
+        long warm = 0;
+        int renders = 0;
+        for (int pass = 0; pass < 3; pass++) {
+            for (JsonNode c : resource("chat/conversations.json")) {
+                if (expected.get("renders").get(c.get("name").asText()).has("error")) continue;
+                long t0 = System.nanoTime();
+                template.render(request(c));
+                warm += System.nanoTime() - t0;
+                renders++;
+            }
+        }
+        System.out.printf("%s: %d/%d renders equal Python jinja2's (%.1f ms per render on first use, %.2f ms warm)%n",
+                id, compared - failures.size(), compared, nanos / 1e6 / Math.max(1, compared), warm / 1e6 / Math.max(1, renders));
         assertTrue(failures.isEmpty(), id + ":\n" + String.join("\n", failures));
     }
 

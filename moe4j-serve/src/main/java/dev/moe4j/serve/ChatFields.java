@@ -14,10 +14,11 @@ import java.util.Map;
  * tool results, {@code tools}, {@code tool_choice}, and vLLM's template fields {@code chat_template_kwargs},
  * {@code add_generation_prompt}, {@code continue_final_message} and {@code documents}.
  *
- * @param toolChoice  {@code auto} (default with tools), {@code none} (default without), {@code required}, or the
- *                    name of the function that must be called
+ * @param toolChoice        {@code auto} (default with tools), {@code none} (default without), {@code required}, or the
+ *                          name of the function that must be called
+ * @param parallelToolCalls false: at most one tool call is returned (the first the model wrote)
  */
-record ChatFields(ChatRequest request, List<String> toolNames, String toolChoice, boolean namedToolChoice) {
+record ChatFields(ChatRequest request, List<String> toolNames, String toolChoice, boolean namedToolChoice, boolean parallelToolCalls) {
     private static final TypeReference<Map<String, Object>> OBJECT = new TypeReference<>() {};
 
     boolean parseTools() { return !toolNames.isEmpty() && !toolChoice.equals("none"); }
@@ -107,7 +108,8 @@ record ChatFields(ChatRequest request, List<String> toolNames, String toolChoice
         if (cont && !"assistant".equals(messages.getLast().get("role"))) {
             throw ApiException.badRequest("continue_final_message", "continue_final_message needs a final assistant message to continue");
         }
-        return new ChatFields(new ChatRequest(messages, tools, documents, gen, cont, kwargs), List.copyOf(names), choice, named);
+        boolean parallel = bool(body, "parallel_tool_calls", true);
+        return new ChatFields(new ChatRequest(messages, tools, documents, gen, cont, kwargs), List.copyOf(names), choice, named, parallel);
     }
 
     private static boolean bool(JsonNode body, String field, boolean dflt) {

@@ -35,13 +35,15 @@ final class ChatTurn {
     private final String prompt;
     private final String forcedPrefix;
     private final ReplyParser parser;
+    private final boolean parallelToolCalls;
     private int toolCalls;
 
-    private ChatTurn(ChatTemplate family, String prompt, String forcedPrefix, ReplyParser parser) {
+    private ChatTurn(ChatTemplate family, String prompt, String forcedPrefix, ReplyParser parser, boolean parallelToolCalls) {
         this.family = family;
         this.prompt = prompt;
         this.forcedPrefix = forcedPrefix;
         this.parser = parser;
+        this.parallelToolCalls = parallelToolCalls;
     }
 
     static ChatTurn start(ChatTemplates templates, ChatFields chat) {
@@ -57,8 +59,7 @@ final class ChatTurn {
         String prefix = chat.toolRequired() ? ToolCallSyntax.forcedPrefix(family, chat.forcedFunction()) : null;
         if (prefix == null) prefix = "";
         ReplyParser parser = ReplyParser.forFamily(family, text + prefix, chat.parseTools());
-        ChatTurn turn = new ChatTurn(family, text + prefix, prefix, parser);
-        return turn;
+        return new ChatTurn(family, text + prefix, prefix, parser, chat.parallelToolCalls());
     }
 
     /** OpenAI's {@code developer} role is the system prompt for templates that do not know it (all but harmony). */
@@ -95,7 +96,10 @@ final class ChatTurn {
         if (!reply.toolCalls().isEmpty()) {
             if (reply.content().isBlank()) message.putNull("content");
             ArrayNode calls = message.putArray("tool_calls");
-            for (ToolCall c : reply.toolCalls()) calls.add(toolCall(c, -1));
+            for (ToolCall c : reply.toolCalls()) {
+                if (!parallelToolCalls && toolCalls == 1) break;   // parallel_tool_calls: false keeps the first
+                calls.add(toolCall(c, -1));
+            }
             choice.put("finish_reason", "tool_calls");
         }
         return root;
@@ -125,6 +129,7 @@ final class ChatTurn {
 
         @Override
         public void toolCall(ToolCall call) {
+            if (!parallelToolCalls && toolCalls == 1) return;   // parallel_tool_calls: false keeps the first
             ObjectNode chunk = shape.chunk("", false, null);
             ObjectNode delta = (ObjectNode) chunk.get("choices").get(0).get("delta");
             delta.remove("content");

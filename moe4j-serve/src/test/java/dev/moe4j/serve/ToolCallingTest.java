@@ -68,6 +68,10 @@ class ToolCallingTest {
         if (prompt.contains("Think first.")) return "<think>\nFirst a plan.\n</think>\n\nThe answer.";
         Matcher tool = Pattern.compile("Tools: (\\w+)\\((\\w+)\\)").matcher(prompt);
         if (!tool.find()) return "No tools.";
+        if (prompt.contains("Both cities")) {
+            return "<tool_call>{\"name\": \"" + tool.group(1) + "\", \"arguments\": {\"" + tool.group(2) + "\": \"Paris\"}}</tool_call>"
+                    + "<tool_call>{\"name\": \"" + tool.group(1) + "\", \"arguments\": {\"" + tool.group(2) + "\": \"Rome\"}}</tool_call>";
+        }
         return "<tool_call>{\"name\": \"" + tool.group(1) + "\", \"arguments\": {\"" + tool.group(2) + "\": \"Paris\"}}</tool_call>";
     }
 
@@ -176,6 +180,23 @@ class ToolCallingTest {
     }
 
     @Test
+    void parallelToolCallsFalseKeepsTheFirst() throws Exception {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        String url = "http://127.0.0.1:" + server.port() + "/v1/chat/completions";
+        String base = "{\"model\":\"tools-tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"Both cities?\"}],"
+                + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"parameters\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}}}]";
+        var both = Json.MAPPER.readTree(http.send(post(url, base + "}"), java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+        var calls = both.path("choices").path(0).path("message").path("tool_calls");
+        assertEquals(2, calls.size(), both.toString());
+        assertEquals("{\"city\":\"Rome\"}", calls.path(1).path("function").path("arguments").asText());
+        assertTrue(!calls.path(0).path("id").asText().equals(calls.path(1).path("id").asText()), "each call has its own id");
+        var one = Json.MAPPER.readTree(http.send(post(url, base + ",\"parallel_tool_calls\":false}"), java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+        var single = one.path("choices").path(0).path("message").path("tool_calls");
+        assertEquals(1, single.size(), one.toString());
+        assertEquals("{\"city\":\"Paris\"}", single.path(0).path("function").path("arguments").asText());
+    }
+
+    @Test
     void templateAndToolErrorsAre400s() throws Exception {
         java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
         String url = "http://127.0.0.1:" + server.port() + "/v1/chat/completions";
@@ -194,6 +215,12 @@ class ToolCallingTest {
             assertEquals(400, r.statusCode(), r.body());
             assertEquals(c[1], Json.MAPPER.readTree(r.body()).path("error").path("param").asText(), r.body());
         }
+        // the template's own raise_exception: a 400 whose message quotes it
+        var refused = http.send(post(url, "{\"model\":\"tools-tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"Please refuse.\"}]}"),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(400, refused.statusCode(), refused.body());
+        String message = Json.MAPPER.readTree(refused.body()).path("error").path("message").asText();
+        assertTrue(message.startsWith("chat template error (line ") && message.endsWith("): This template refuses: Please refuse."), message);
     }
 
     static java.net.http.HttpRequest post(String url, String body) {
