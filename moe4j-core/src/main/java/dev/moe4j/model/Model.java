@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -22,6 +23,9 @@ import java.util.Map;
 public final class Model implements AutoCloseable {
     public enum Format { GGUF, SAFETENSORS }
 
+    /** The name of the template used when a checkpoint names several (transformers' convention). */
+    public static final String DEFAULT_TEMPLATE = "default";
+
     private final Path source;
     private final Format format;
     private final TensorStore store;
@@ -29,16 +33,16 @@ public final class Model implements AutoCloseable {
     private final ModelConfig config;
     private final MoeTransformer transformer;
     private final Tokenizer tokenizer;   // null when the checkpoint has none
-    private final String chatTemplate;   // null when the checkpoint has none
+    private final Map<String, String> chatTemplates;   // name ("default", "tool_use", ...) -> Jinja source; empty when none
 
-    private Model(Path source, Format format, TensorStore store, ModelConfig config, Tokenizer tokenizer, String chatTemplate,
-                  TensorNames names) {
+    private Model(Path source, Format format, TensorStore store, ModelConfig config, Tokenizer tokenizer,
+                  Map<String, String> chatTemplates, TensorNames names) {
         this.source = source;
         this.format = format;
         this.store = store;
         this.config = config;
         this.tokenizer = tokenizer;
-        this.chatTemplate = chatTemplate;
+        this.chatTemplates = chatTemplates;
         this.weights = Weights.forInference(store);
         try {
             this.transformer = new ModelBuilder(config, names, weights).build();
@@ -82,8 +86,7 @@ public final class Model implements AutoCloseable {
             ModelConfig config = GgufConfigReader.read(gguf);
             Map<String, Object> meta = gguf.metadata();
             Tokenizer tok = meta.containsKey("tokenizer.ggml.model") ? Tokenizers.fromGgufMetadata(meta, path.toString()) : null;
-            String template = meta.get("tokenizer.chat_template") instanceof String s ? s : null;
-            return new Model(path, Format.GGUF, gguf, config, tok, template, new GgufTensorNames());
+            return new Model(path, Format.GGUF, gguf, config, tok, ggufChatTemplates(meta), new GgufTensorNames());
         } catch (RuntimeException e) {
             gguf.close();
             throw e;
@@ -96,7 +99,7 @@ public final class Model implements AutoCloseable {
             ModelConfig config = HfConfigReader.readFolder(dir, store);
             boolean hasTokenizer = Files.exists(dir.resolve("tokenizer.json")) || Files.exists(dir.resolve("tokenizer.model"));
             Tokenizer tok = hasTokenizer ? Tokenizers.fromHuggingFaceFolder(dir) : null;
-            return new Model(dir, Format.SAFETENSORS, store, config, tok, readChatTemplate(dir),
+            return new Model(dir, Format.SAFETENSORS, store, config, tok, readChatTemplates(dir),
                     new HfTensorNames(config.architecture()));
         } catch (RuntimeException e) {
             store.close();
@@ -104,15 +107,48 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    private static String readChatTemplate(Path dir) {
+    /** GGUF {@code tokenizer.chat_template} (the default) and {@code tokenizer.chat_template.NAME} (named ones, as llama.cpp writes them). */
+    private static Map<String, String> ggufChatTemplates(Map<String, Object> meta) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (meta.get("tokenizer.chat_template") instanceof String s) out.put(DEFAULT_TEMPLATE, s);
+        for (var e : meta.entrySet()) {
+            if (e.getKey().startsWith("tokenizer.chat_template.") && e.getValue() instanceof String s) {
+                out.put(e.getKey().substring("tokenizer.chat_template.".length()), s);
+            }
+        }
+        return Map.copyOf(out);
+    }
+
+    /**
+     * A folder's chat templates, as transformers reads them: {@code chat_template.jinja} when present, else
+     * {@code tokenizer_config.json}'s {@code chat_template}, a string or a list of {@code {"name","template"}}.
+     */
+    private static Map<String, String> readChatTemplates(Path dir) {
+        Path jinja = dir.resolve("chat_template.jinja");
+        if (Files.isRegularFile(jinja)) {
+            try {
+                return Map.of(DEFAULT_TEMPLATE, Files.readString(jinja));
+            } catch (IOException | java.io.UncheckedIOException e) {
+                throw new Moe4jException(jinja + ": cannot read: " + e.getMessage(), e);
+            }
+        }
         Path f = dir.resolve("tokenizer_config.json");
-        if (!Files.isRegularFile(f)) return null;
+        if (!Files.isRegularFile(f)) return Map.of();
         return switch (Json.parseFile(f, Json.MAX_CONFIG_BYTES).get("chat_template")) {
-            case null -> null;
-            case String s -> s;
-            // A list of named templates (as some checkpoints ship) has no single default to pick.
-            case java.util.List<?> l -> null;
-            case Object o -> throw new Moe4jException(f + ": field 'chat_template' is " + ConfigValues.show(o) + "; expected a string");
+            case null -> Map.of();
+            case String s -> Map.of(DEFAULT_TEMPLATE, s);
+            case java.util.List<?> list -> {
+                Map<String, String> out = new LinkedHashMap<>();
+                for (int i = 0; i < list.size(); i++) {
+                    if (!(list.get(i) instanceof Map<?, ?> entry) || !(entry.get("name") instanceof String name)
+                            || !(entry.get("template") instanceof String template)) {
+                        throw new Moe4jException(f + ": field 'chat_template[" + i + "]' must be an object with string 'name' and 'template'");
+                    }
+                    out.put(name, template);
+                }
+                yield Map.copyOf(out);
+            }
+            case Object o -> throw new Moe4jException(f + ": field 'chat_template' is " + ConfigValues.show(o) + "; expected a string or a list of named templates");
         };
     }
 
@@ -121,7 +157,11 @@ public final class Model implements AutoCloseable {
     public TensorStore store() { return store; }
     public ModelConfig config() { return config; }
     public MoeTransformer transformer() { return transformer; }
-    public String chatTemplate() { return chatTemplate; }
+    /** The checkpoint's default Jinja chat template, or null when it has none. */
+    public String chatTemplate() { return chatTemplates.get(DEFAULT_TEMPLATE); }
+
+    /** Every chat template of the checkpoint by name ({@value #DEFAULT_TEMPLATE}, and e.g. {@code tool_use}); empty when none. */
+    public Map<String, String> chatTemplates() { return chatTemplates; }
 
     public boolean hasTokenizer() { return tokenizer != null; }
 

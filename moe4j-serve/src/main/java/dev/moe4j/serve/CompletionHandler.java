@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.moe4j.constrain.TokenConstraint;
 import dev.moe4j.constrain.TokenTrie;
-import dev.moe4j.generate.ChatTemplate;
+import dev.moe4j.chat.ChatTemplates;
 import dev.moe4j.generate.SamplerSettings;
 import dev.moe4j.model.Model;
 import dev.moe4j.tokenizer.Tokenizer;
@@ -32,40 +32,45 @@ final class CompletionHandler {
     private final Model model;
     private final Engine engine;
     private final String modelId;
-    private final ChatTemplate template;
+    private final ChatTemplates templates;
     private final RequestBody body;
     private final ClientWatch clients;
     private final LogprobsJson logprobs;
+    private final ReplyScript script;   // null except in tests that script the model's replies
 
-    CompletionHandler(Model model, Engine engine, String modelId, RequestBody body, ClientWatch clients) {
+    CompletionHandler(Model model, Engine engine, String modelId, RequestBody body, ClientWatch clients, ReplyScript script) {
         this.model = model;
         this.engine = engine;
         this.modelId = modelId;
-        this.template = ChatTemplate.detect(model.chatTemplate());
+        this.templates = ChatTemplates.of(model, java.time.Clock.systemDefaultZone());
         this.body = body;
         this.clients = clients;
         this.logprobs = new LogprobsJson(model.tokenizer());
+        this.script = script;
     }
 
     void chat(Context ctx) throws Exception {
         GenerationRequest r = GenerationRequest.chat(body.json(ctx));
         checkModel(r);
+        ChatTurn turn = ChatTurn.start(templates, r.chat());
         Tokenizer tok = model.tokenizer();
-        String bos = tok.bosId() >= 0 ? tok.tokenText(tok.bosId()) : null;
-        int[] prompt = tok.encode(template.render(r.messages(), bos), false);
+        int[] prompt = tok.encode(turn.prompt(), false);
         Set<Integer> stopTokens = stopTokens(tok);
-        Integer endOfTurn = tok.specialTokens().get(template.endOfTurn());
-        if (endOfTurn != null) stopTokens.add(endOfTurn);
         List<String> stops = new ArrayList<>(r.stop());
-        stops.add(template.endOfTurn());
-        run(ctx, r, prompt, stopTokens, stops, true);
+        for (String end : turn.endsOfTurn()) {
+            Integer id = tok.specialTokens().get(end);
+            if (id != null) stopTokens.add(id);
+            stops.add(end);
+        }
+        int[] scripted = script == null ? null : tok.encode(script.reply(turn.prompt()), false);
+        run(ctx, r, prompt, stopTokens, stops, turn, scripted);
     }
 
     void completion(Context ctx) throws Exception {
         GenerationRequest r = GenerationRequest.completion(body.json(ctx));
         checkModel(r);
         Tokenizer tok = model.tokenizer();
-        run(ctx, r, tok.encode(r.prompt(), true), stopTokens(tok), r.stop(), false);
+        run(ctx, r, tok.encode(r.prompt(), true), stopTokens(tok), r.stop(), null, null);
     }
 
     private void checkModel(GenerationRequest r) {
@@ -81,8 +86,13 @@ final class CompletionHandler {
         return s;
     }
 
-    private void run(Context ctx, GenerationRequest r, int[] prompt, Set<Integer> stopTokens, List<String> stops, boolean chat)
-            throws Exception {
+    /**
+     * Checks that prompt and max_tokens fit the context, queues one sequence per choice and answers, whole or
+     * streamed. {@code turn} is null for text completions; {@code scripted} is a test's scripted reply (ReplyScript).
+     */
+    private void run(Context ctx, GenerationRequest r, int[] prompt, Set<Integer> stopTokens, List<String> stops,
+                     ChatTurn turn, int[] scripted) throws Exception {
+        boolean chat = turn != null;
         int context = model.config().contextLength();
         if (prompt.length == 0) throw ApiException.badRequest(chat ? "messages" : "prompt", "the prompt is empty");
         int max = r.maxTokens() != null ? r.maxTokens() : context - prompt.length;
@@ -107,7 +117,10 @@ final class CompletionHandler {
             TokenConstraint c = first == null ? null : i == 0 ? first : first.another();
             seqs.add(new Sequence(prompt, max, sampling.withSeed(seed + i), stopTokens, stops,
                     new Sequence.Decoding(c, f.topLogprobs(), i, ready)));
+            if (scripted != null) seqs.getLast().script(scripted);
         }
+        List<ChatTurn> turns = new ArrayList<>();   // one reply parser per choice
+        for (int i = 0; chat && i < seqs.size(); i++) turns.add(i == 0 ? turn : turn.another());
         try {
             for (Sequence seq : seqs) engine.submit(seq);
         } catch (Engine.OverloadedException e) {
@@ -118,8 +131,8 @@ final class CompletionHandler {
                 System.currentTimeMillis() / 1000, modelId, f.topLogprobs() >= 0 ? logprobs : null);
         // A client that leaves, streaming or not, stops its generation at once.
         try (ClientWatch.Watch watch = clients.watch(ctx, () -> seqs.forEach(Sequence::cancel))) {
-            if (r.stream()) stream(ctx, seqs, ready, shape, r.includeUsage());
-            else whole(ctx, seqs, ready, shape);
+            if (r.stream()) stream(ctx, seqs, ready, shape, r.includeUsage(), turns);
+            else whole(ctx, seqs, ready, shape, turns);
         } finally {
             seqs.forEach(Sequence::cancel); // no-op when finished; frees the slots when we leave early
         }
@@ -132,7 +145,9 @@ final class CompletionHandler {
         return new TokenConstraint(format.grammar(), TokenTrie.of(model.tokenizer()), ends);
     }
 
-    private void whole(Context ctx, List<Sequence> seqs, BlockingQueue<Sequence> ready, Shape shape) throws InterruptedException {
+    /** Collects every choice and answers once; {@code turns} (chat only, else empty) parse each reply. */
+    private void whole(Context ctx, List<Sequence> seqs, BlockingQueue<Sequence> ready, Shape shape, List<ChatTurn> turns)
+            throws InterruptedException {
         int n = seqs.size();
         StringBuilder[] texts = new StringBuilder[n];
         List<List<Sequence.TokenLogprob>> logprobs = new ArrayList<>();
@@ -164,11 +179,14 @@ final class CompletionHandler {
                 }
             }
         }
-        ctx.contentType("application/json").result(Json.write(shape.whole(texts, logprobs, done)));
+        ObjectNode answer = shape.whole(texts, logprobs, done);
+        for (int i = 0; i < turns.size(); i++) turns.get(i).complete((ObjectNode) answer.get("choices").get(i), texts[i].toString());
+        ctx.contentType("application/json").result(Json.write(answer));
     }
 
-    private void stream(Context ctx, List<Sequence> seqs, BlockingQueue<Sequence> ready, Shape shape, boolean includeUsage)
-            throws InterruptedException {
+    /** Streams every choice's chunks as they come; {@code turns} (chat only, else empty) parse each reply. */
+    private void stream(Context ctx, List<Sequence> seqs, BlockingQueue<Sequence> ready, Shape shape, boolean includeUsage,
+                        List<ChatTurn> turns) throws InterruptedException {
         ctx.status(200);
         ctx.res().setContentType("text/event-stream; charset=utf-8");
         ctx.res().setHeader("Cache-Control", "no-cache");
@@ -178,6 +196,8 @@ final class CompletionHandler {
         try {
             OutputStream out = ctx.res().getOutputStream();
             if (shape.chat()) for (int i = 0; i < n; i++) send(out, shape.chunk(i, "", true, null, null, 0));
+            List<ChatTurn.Stream> parts = new ArrayList<>();
+            for (int i = 0; i < turns.size(); i++) parts.add(turns.get(i).new Stream(shape, i, chunk -> send(out, chunk)));
             for (int left = n; left > 0; ) {
                 Sequence s = ready.poll(HEARTBEAT_MILLIS, TimeUnit.MILLISECONDS);
                 if (s == null) {
@@ -189,6 +209,10 @@ final class CompletionHandler {
                 switch (s.next(0)) {
                     case null -> { }
                     case Sequence.Text t -> {
+                        if (!parts.isEmpty()) {
+                            parts.get(i).push(t.text(), t.logprobs());
+                            continue;
+                        }
                         send(out, shape.chunk(i, t.text(), false, null, t.logprobs(), textOffsets[i]));
                         if (shape.logprobs() != null) textOffsets[i] += shape.logprobs().length(t.logprobs());
                     }
@@ -198,7 +222,8 @@ final class CompletionHandler {
                         return;
                     }
                     case Sequence.Done d -> {
-                        send(out, shape.chunk(i, "", false, d.finishReason(), null, 0));
+                        String reason = parts.isEmpty() ? d.finishReason() : parts.get(i).finish(d.finishReason());
+                        send(out, shape.chunk(i, "", false, reason, null, 0));
                         done[i] = d;
                         left--;
                     }
@@ -206,7 +231,7 @@ final class CompletionHandler {
             }
             if (includeUsage) send(out, shape.usageChunk(done));
             write(out, "data: [DONE]\n\n");
-        } catch (IOException gone) {
+        } catch (IOException | java.io.UncheckedIOException gone) {
             seqs.forEach(Sequence::cancel); // the client went away: stop generating and free the slots
         }
     }

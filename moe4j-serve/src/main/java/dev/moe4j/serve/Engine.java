@@ -69,7 +69,7 @@ public final class Engine implements AutoCloseable {
         final List<Sequence.TokenLogprob> pendingLogprobs = new ArrayList<>(); // tokens whose text is not sent yet
         final int[] history;                       // prompt and generated tokens, for the repeat penalty only
         int historyLength;
-        int generated, last;
+        int generated, last, scripted;
 
         Slot(Sequence seq, KvCache cache, TokenDecoder text) {
             this.seq = seq;
@@ -287,6 +287,13 @@ public final class Engine implements AutoCloseable {
 
     /** Records a sampled token: sends its text, or finishes the sequence. */
     private void accept(Slot s, int token) {
+        if (s.seq.script != null) {   // a test's scripted reply replaces what was sampled (ReplyScript)
+            if (s.scripted == s.seq.script.length) {
+                finish(s, "stop");
+                return;
+            }
+            token = s.seq.script[s.scripted++];
+        }
         if (token < 0) { // the constraint allowed nothing: the grammar cannot continue with this vocabulary
             finish(s, "stop");
             return;

@@ -1,28 +1,23 @@
 package dev.moe4j.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.moe4j.generate.ChatTemplate;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * The fields of a chat or text completion request that moe4j uses, read and checked from the JSON body.
- * Exactly one of {@code prompt} and {@code messages} is set.
+ * Exactly one of {@code prompt} and {@code chat} (messages, tools, template fields: {@link ChatFields}) is set.
  */
-record GenerationRequest(String model, String prompt, List<ChatTemplate.Message> messages, Integer maxTokens,
+record GenerationRequest(String model, String prompt, ChatFields chat, Integer maxTokens,
                          float temperature, float topP, Long seed, List<String> stop, boolean stream, boolean includeUsage,
                          SamplingFields sampling) {
 
     static GenerationRequest chat(JsonNode body) {
         RequestFields.checkChat(body);
-        JsonNode msgs = body.get("messages");
-        if (msgs == null || msgs.isNull()) throw ApiException.badRequest("messages", "missing required field 'messages'");
-        if (!msgs.isArray() || msgs.isEmpty()) throw ApiException.badRequest("messages", "'messages' must be a non-empty array");
-        List<ChatTemplate.Message> messages = new ArrayList<>();
-        for (int i = 0; i < msgs.size(); i++) messages.add(message(msgs.get(i), "messages[" + i + "]"));
+        ChatFields chat = ChatFields.parse(body);
         String maxField = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-        return common(body, null, messages, maxField);
+        return common(body, null, chat, maxField);
     }
 
     static GenerationRequest completion(JsonNode body) {
@@ -36,7 +31,7 @@ record GenerationRequest(String model, String prompt, List<ChatTemplate.Message>
         return common(body, prompt, null, "max_tokens");
     }
 
-    private static GenerationRequest common(JsonNode body, String prompt, List<ChatTemplate.Message> messages, String maxField) {
+    private static GenerationRequest common(JsonNode body, String prompt, ChatFields chat, String maxField) {
         JsonNode m = body.get("model");
         if (m == null || m.isNull()) throw ApiException.badRequest("model", "missing required field 'model'");
         if (!m.isTextual()) throw ApiException.badRequest("model", "'model' must be a string");
@@ -54,37 +49,9 @@ record GenerationRequest(String model, String prompt, List<ChatTemplate.Message>
         JsonNode so = body.get("stream_options");
         if (so != null && !so.isNull() && !so.isObject()) throw ApiException.badRequest("stream_options", "'stream_options' must be an object");
         boolean usage = so != null && so.isObject() && optBool(so, "include_usage", "stream_options.include_usage");
-        return new GenerationRequest(m.asText(), prompt, messages, max, temperature, topP,
+        return new GenerationRequest(m.asText(), prompt, chat, max, temperature, topP,
                 seed == null || seed.isNull() ? null : seed.asLong(), stop(body.get("stop")), stream, usage,
-                SamplingFields.read(body, messages != null));
-    }
-
-    private static ChatTemplate.Message message(JsonNode m, String where) {
-        if (!m.isObject()) throw ApiException.badRequest(where, where + " must be an object");
-        JsonNode role = m.get("role");
-        if (role == null || !role.isTextual()) throw ApiException.badRequest(where + ".role", "missing required field '" + where + ".role'");
-        String r = switch (role.asText()) {
-            case "system", "developer" -> "system";
-            case "user", "assistant" -> role.asText();
-            default -> throw ApiException.badRequest(where + ".role", "unsupported role '" + role.asText() + "'");
-        };
-        JsonNode c = m.get("content");
-        if (c == null || c.isNull()) {
-            if (r.equals("assistant")) return new ChatTemplate.Message(r, "");
-            throw ApiException.badRequest(where + ".content", "missing required field '" + where + ".content'");
-        }
-        if (c.isTextual()) return new ChatTemplate.Message(r, c.asText());
-        if (c.isArray()) { // content parts: only text is understood
-            StringBuilder text = new StringBuilder();
-            for (JsonNode part : c) {
-                if (!"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
-                    throw ApiException.badRequest(where + ".content", "only text content parts are supported");
-                }
-                text.append(part.get("text").asText());
-            }
-            return new ChatTemplate.Message(r, text.toString());
-        }
-        throw ApiException.badRequest(where + ".content", where + ".content must be a string or an array of text parts");
+                SamplingFields.read(body, chat != null));
     }
 
     private static List<String> stop(JsonNode s) {

@@ -47,10 +47,15 @@ public final class OpenAiServer implements AutoCloseable {
      * @throws Moe4jException when the address cannot be listened on (port in use, unknown host), naming host:port
      */
     public static OpenAiServer start(Model model, ServerOptions options) {
-        return new OpenAiServer(model, options);
+        return new OpenAiServer(model, options, null);
     }
 
-    private OpenAiServer(Model model, ServerOptions options) {
+    /** For tests: a server whose chat replies are the script's text (the model still runs every step). */
+    static OpenAiServer start(Model model, ServerOptions options, ReplyScript script) {
+        return new OpenAiServer(model, options, script);
+    }
+
+    private OpenAiServer(Model model, ServerOptions options, ReplyScript script) {
         model.tokenizer(); // fails now, with the file named, when the checkpoint has no tokenizer
         this.options = options;
         this.metrics = new Metrics(model.config().layers(), model.config().experts());
@@ -58,7 +63,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.origins = new OriginCheck(options.access().corsOrigins());
         this.engine = new Engine(model, metrics, options.maxConcurrent(), options.maxQueue(), options.stepPauseMillis(), options.prefillChunk());
         this.deadlines = new ReadDeadlines(options.limits().headerTimeoutMillis(), options.limits().maxConnections(), metrics);
-        CompletionHandler completions = new CompletionHandler(model, engine, options.modelId(), new RequestBody(options.limits(), metrics), clients);
+        CompletionHandler completions = new CompletionHandler(model, engine, options.modelId(), new RequestBody(options.limits(), metrics), clients, script);
         try {
             this.app = Javalin.create(cfg -> {
                 cfg.startup.showJavalinBanner = false;

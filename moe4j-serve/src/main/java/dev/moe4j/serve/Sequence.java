@@ -42,6 +42,7 @@ public final class Sequence {
     final Decoding decoding;
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private volatile boolean cancelled;
+    int[] script;   // test-only: tokens that replace the sampled ones (ReplyScript); null in use
 
     public Sequence(int[] prompt, int maxTokens, SamplerSettings sampling, Set<Integer> stopTokens, List<String> stopStrings) {
         this(prompt, maxTokens, sampling, stopTokens, stopStrings, Decoding.PLAIN);
@@ -63,6 +64,9 @@ public final class Sequence {
 
     public int index() { return decoding.index(); }
     public void cancel() { cancelled = true; }
+
+    /** Tests: generate exactly these tokens (the model still runs every step), then stop. */
+    void script(int[] tokens) { this.script = tokens; }
     public boolean cancelled() { return cancelled; }
 
     /** The next event, waiting at most {@code millis}; null on time-out. */
