@@ -83,11 +83,20 @@ final class BpeTokenizer implements Tokenizer {
     }
 
     @Override
-    public String decode(int[] ids) {
+    public String decode(int[] ids, boolean skipSpecial) {
         List<String> toks = new ArrayList<>(ids.length);
-        for (int id : ids) toks.add(tokenText(id));
+        for (int id : ids) {
+            String t = tokenText(id);
+            if (!(skipSpecial && special[id])) toks.add(t);
+        }
+        if (decoder.isEmpty()) return String.join(" ", toks); // HF joins with spaces when there is no decoder
         for (DecodeStep step : decoder) toks = step.apply(toks);
         return String.join("", toks);
+    }
+
+    /** The decoder chain (empty: tokens are joined with spaces). */
+    List<DecodeStep> decoderSteps() {
+        return decoder;
     }
 
     @Override
@@ -125,8 +134,8 @@ final class BpeTokenizer implements Tokenizer {
     }
 
     @Override
-    public TokenDecoder streamingDecoder() {
-        return new StreamingDecoder(this);
+    public TokenDecoder streamingDecoder(boolean skipSpecial) {
+        return new StreamingDecoder(this, skipSpecial);
     }
 
     @Override
