@@ -47,6 +47,8 @@ final class ChatCommand implements Callable<Integer> {
             if (tok.eosId() >= 0) stop.add(tok.eosId());
             Integer endOfTurn = tok.specialTokens().get(template.endOfTurn());
             if (endOfTurn != null) stop.add(endOfTurn);
+            int context = m.config().contextLength();
+            int reserve = Math.min(sampling.maxTokens, context / 2); // room kept for the reply
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
             while (true) {
                 out.print("> ");
@@ -60,27 +62,99 @@ final class ChatCommand implements Callable<Integer> {
                 }
                 if (line.isBlank()) continue;
                 history.add(new ChatTemplate.Message("user", line));
-                String bos = tok.bosId() >= 0 ? tok.tokenText(tok.bosId()) : null;
-                int[] prompt = tok.encode(template.render(history, bos), false);
-                TokenDecoder decoder = tok.streamingDecoder();
-                StringBuilder reply = new StringBuilder();
-                String endText = template.endOfTurn();
-                new Generator(m.transformer()).generate(prompt, sampling.maxTokens, sampling.settings(), stop, id -> {
-                    String piece = decoder.next(id);
-                    reply.append(piece);
-                    int cut = reply.indexOf(endText);
-                    if (cut >= 0) {
-                        reply.setLength(cut);
-                        return false;
-                    }
-                    out.print(piece);
-                    out.flush();
-                    return true;
-                });
+                int[] prompt = fit(history, template, tok, context, reserve, out);
+                if (prompt == null) continue;
+                Reply reply = new Reply(tok.streamingDecoder(), template.endOfTurn(), out);
+                int maxTokens = Math.min(sampling.maxTokens, context - prompt.length);
+                Generator.Result result = new Generator(m.transformer()).generate(prompt, maxTokens, sampling.settings(),
+                        stop, reply::add);
+                reply.finish();
                 out.println();
-                history.add(new ChatTemplate.Message("assistant", reply.toString().strip()));
+                if (result.stopReason().equals("context")) {
+                    out.printf("(the reply reached the end of the %d-token context)%n", context);
+                }
+                history.add(new ChatTemplate.Message("assistant", reply.text().strip()));
             }
         }
         return 0;
+    }
+
+    /** The reply as it streams: printed as it comes, cut where the template's end-of-turn text appears. */
+    private static final class Reply {
+        private final TokenDecoder decoder;
+        private final String endText;
+        private final PrintWriter out;
+        private final StringBuilder text = new StringBuilder();
+        private int printed;
+        private boolean ended;
+
+        Reply(TokenDecoder decoder, String endText, PrintWriter out) {
+            this.decoder = decoder;
+            this.endText = endText;
+            this.out = out;
+        }
+
+        boolean add(int id) {
+            append(decoder.next(id));
+            return !ended;
+        }
+
+        void finish() {
+            if (!ended) append(decoder.flush());
+        }
+
+        private void append(String piece) {
+            text.append(piece);
+            int cut = text.indexOf(endText);
+            if (cut >= 0) {
+                text.setLength(cut);
+                ended = true;
+            }
+            if (text.length() > printed) {
+                out.print(text.substring(printed));
+                out.flush();
+                printed = text.length();
+            }
+        }
+
+        String text() {
+            return text.toString();
+        }
+    }
+
+    /**
+     * The prompt for the conversation, after dropping its oldest turns (a user message and the replies after it;
+     * the system message stays) until it leaves {@code reserve} tokens of the context for the reply, saying so.
+     * A newest message that does not fit even alone (with the system message) is taken back, saying so, and the
+     * conversation kept as it was: null is returned.
+     */
+    static int[] fit(List<ChatTemplate.Message> history, ChatTemplate template, Tokenizer tok, int context, int reserve,
+                     PrintWriter out) {
+        String bos = tok.bosId() >= 0 ? tok.tokenText(tok.bosId()) : null;
+        List<ChatTemplate.Message> alone = new ArrayList<>(history.stream().filter(msg -> msg.role().equals("system")).toList());
+        alone.add(history.getLast());
+        int aloneTokens = tok.encode(template.render(alone, bos), false).length;
+        if (aloneTokens >= context) {
+            history.removeLast();
+            out.printf("(message not sent: it takes %d tokens, the context holds %d)%n", aloneTokens, context);
+            return null;
+        }
+        int[] prompt = tok.encode(template.render(history, bos), false);
+        int dropped = 0;
+        while (prompt.length + reserve > context) {
+            int first = 0;
+            while (first < history.size() && history.get(first).role().equals("system")) first++;
+            int next = first + 1;
+            while (next < history.size() && !history.get(next).role().equals("user")) next++;
+            if (next >= history.size()) break; // only the newest message is left
+            history.subList(first, next).clear();
+            dropped += next - first;
+            prompt = tok.encode(template.render(history, bos), false);
+        }
+        if (dropped > 0) {
+            out.printf("(context full: dropped the %d oldest message%s to fit the %d-token context)%n", dropped,
+                    dropped == 1 ? "" : "s", context);
+        }
+        return prompt;
     }
 }
