@@ -79,7 +79,7 @@ final class GgufVocab {
         s.idToToken = tokens;
         for (int i = 0; i < n; i++) {
             if (types[i] == SpmVocab.CONTROL || types[i] == SpmVocab.USER_DEFINED) {
-                s.added.add(new AddedTokens.Token(tokens[i], i, types[i] == SpmVocab.CONTROL, false, false));
+                s.added.add(new AddedTokens.Token(tokens[i], i, types[i] == SpmVocab.CONTROL));
             }
         }
         // Qwen's tokenizer.json files NFC-normalise first; GGUF has no normaliser field, the pre name implies it.

@@ -55,8 +55,9 @@ final class HfJsonLoader {
             if (t == null) throw bad("added_tokens", "entry is not an object");
             String content = str(t, "content", "added_tokens[].content");
             int id = intOf(t.get("id"), "added_tokens[].id");
-            added.add(new AddedTokens.Token(content, id, bool(t, "special", false), bool(t, "lstrip", false),
-                    bool(t, "rstrip", false)));
+            boolean special = bool(t, "special", false);
+            added.add(new AddedTokens.Token(content, id, special, bool(t, "lstrip", false), bool(t, "rstrip", false),
+                    bool(t, "single_word", false), bool(t, "normalized", !special)));
             size = Math.max(size, id + 1);
         }
         String[] idToToken = new String[size];

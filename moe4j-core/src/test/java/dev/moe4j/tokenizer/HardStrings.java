@@ -33,7 +33,9 @@ final class HardStrings {
             "\u0000", "a\u0001b\u001fc", "\u007f\u0080\u009f", "\ufffd", "\ufeffBOM", "\ufffe\uffff", "\udbff\udfff", "\ue000 private",
             "\udb40\udc01tag", "\u200d", "\u200c\u200d", "\u0301 leading mark", "x".repeat(300), " ".repeat(50) + "x",
             "9".repeat(100), "ab".repeat(80), "\n".repeat(20) + "end", "!!!???...,,,", "¡¿«»“”‘’—–…", "$€£¥₹₿", "∑∫√∞≠≈",
-            "https://example.com/path?q=1&r=two#frag", "user@example.org", "C:\\Users\\name\\file.txt", "a\\nb", "tab\there");
+            "https://example.com/path?q=1&r=two#frag", "user@example.org", "C:\\Users\\name\\file.txt", "a\\nb", "tab\there",
+            "sayhello hello hellos _hello hello_ (hello) hello1 1hello", "a  <|im_end|>  b", "<|im_start|>  user\n",
+            "x\u00a0<|im_end|>\u00a0y", "x\u2003<|im_end|>\u001c", "[X]  [X]x [X]", "cafe\u0301 café CAFÉ");
 
     /** Pieces for random mixtures: the fixed strings' building blocks plus single characters of many kinds. */
     private static final String[] PIECES = {

@@ -88,6 +88,7 @@ final class HfOracle implements AutoCloseable {
     }
 
     static String name(Path tokenizerJson) {
+        if (!tokenizerJson.getFileName().toString().equals("tokenizer.json")) return tokenizerJson.getFileName().toString();
         return tokenizerJson.getParent().getFileName().toString().equals("models")
                 ? tokenizerJson.getParent().getParent().getFileName().toString()
                 : tokenizerJson.getParent().getFileName().toString();
