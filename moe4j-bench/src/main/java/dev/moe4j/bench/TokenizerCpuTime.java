@@ -13,7 +13,8 @@ import java.util.SplittableRandom;
 /**
  * Tokenizer speed in CPU time of the calling thread (steady on a shared machine): loading a
  * {@code tokenizer.json}, encoding a 1 MB text (seeded mixture of English prose, source code, digits, whitespace
- * runs, and CJK, Cyrillic, Arabic text and emoji in one paragraph of ten), and decoding its ids. Uses only the
+ * runs, and CJK, Cyrillic, Arabic text and emoji in one paragraph of ten; one word in four is random letters, as
+ * rare words and identifiers are, so that word caches do not hold the whole text), and decoding its ids. Uses only the
  * public tokenizer API, so it runs against another build's jar put first on the class path:
  *
  * <pre>mvn -q -Pbench -pl moe4j-bench -am compile
@@ -68,6 +69,13 @@ public final class TokenizerCpuTime {
     private static final String[] OTHER = {"東京は日本の首都です。", "Москва — столица России. ", "مرحبا بالعالم ",
             "🙂👍🏽👨‍👩‍👧 ", "한국어 문장입니다. ", "naïve café résumé "};
 
+    /** A letter string of 3–12 letters: a rare word, name or identifier, so word caches do not hold everything. */
+    private static String randomWord(SplittableRandom r) {
+        char[] w = new char[3 + r.nextInt(10)];
+        for (int i = 0; i < w.length; i++) w[i] = (char) ('a' + r.nextInt(26));
+        return new String(w);
+    }
+
     /** About {@code bytes} bytes of UTF-8 text, the same for every build (seeded). */
     static String text(int bytes) {
         SplittableRandom r = new SplittableRandom(1);
@@ -77,7 +85,7 @@ public final class TokenizerCpuTime {
             if (kind < 6) {
                 int n = 20 + r.nextInt(60);
                 for (int i = 0; i < n; i++) {
-                    String w = WORDS[r.nextInt(WORDS.length)];
+                    String w = r.nextInt(4) == 0 ? randomWord(r) : WORDS[r.nextInt(WORDS.length)];
                     sb.append(i == 0 ? Character.toUpperCase(w.charAt(0)) + w.substring(1) : w);
                     sb.append(r.nextInt(12) == 0 ? ", " : " ");
                 }

@@ -58,7 +58,7 @@ class GgufRealVocabTest {
             back = Tokenizers.fromGgufMetadata(g.metadata(), file.toString());
         }
         List<String> failures = new ArrayList<>();
-        for (String text : HardStrings.corpus(3, 60)) {
+        for (String text : HardStrings.corpus(3, 20)) {
             for (boolean special : new boolean[] {false, true}) {
                 int[] want = hf.encode(text, special), got = back.encode(text, special);
                 if (!Arrays.equals(want, got)) {
