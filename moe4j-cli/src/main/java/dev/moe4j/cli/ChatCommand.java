@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 
 @Command(name = "chat", mixinStandardHelpOptions = true,
         description = {"Chat with a model on the terminal, through its own (Jinja) chat template when it has one.",
@@ -67,6 +68,11 @@ final class ChatCommand implements Callable<Integer> {
                 Integer id = tok.specialTokens().get(end);
                 if (id != null) stop.add(id);
             }
+            int context = m.config().contextLength();
+            int reserve = Math.min(sampling.maxTokens, context / 2); // room kept for the reply
+            // a template error (raise_exception, a bad variable) is a one-line Moe4jException naming the template's message
+            Function<List<Map<String, Object>>, String> render =
+                    msgs -> template.render(new ChatRequest(msgs, List.of(), List.of(), true, false, vars));
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
             while (true) {
                 out.print("> ");
@@ -80,28 +86,20 @@ final class ChatCommand implements Callable<Integer> {
                 }
                 if (line.isBlank()) continue;
                 history.add(message("user", line));
-                // a template error (raise_exception, a bad variable) is a one-line Moe4jException naming the template's message
-                String promptText = template.render(new ChatRequest(history, List.of(), List.of(), true, false, vars));
-                int[] prompt = tok.encode(promptText, false);
-                TokenDecoder decoder = tok.streamingDecoder();
-                StringBuilder reply = new StringBuilder();
-                new Generator(m.transformer()).generate(prompt, sampling.maxTokens, sampling.settings(), stop, id -> {
-                    String piece = decoder.next(id);
-                    reply.append(piece);
-                    for (String end : endTexts) {
-                        int cut = reply.indexOf(end);
-                        if (cut >= 0) {
-                            reply.setLength(cut);
-                            return false;
-                        }
-                    }
-                    out.print(piece);
-                    out.flush();
-                    return true;
-                });
+                int[] prompt = fit(history, render, tok, context, reserve, out);
+                if (prompt == null) continue;
+                String promptText = render.apply(history);
+                Reply reply = new Reply(tok.streamingDecoder(), endTexts, out);
+                int maxTokens = Math.min(sampling.maxTokens, context - prompt.length);
+                Generator.Result result = new Generator(m.transformer()).generate(prompt, maxTokens, sampling.settings(),
+                        stop, reply::add);
+                reply.finish();
                 out.println();
+                if (result.stopReason().equals("context")) {
+                    out.printf("(the reply reached the end of the %d-token context)%n", context);
+                }
                 // History keeps the answer without its reasoning, as the templates expect it back.
-                AssistantReply parts = AssistantReply.parse(ReplyParser.forFamily(template.family(), promptText, false), reply.toString());
+                AssistantReply parts = AssistantReply.parse(ReplyParser.forFamily(template.family(), promptText, false), reply.text());
                 Map<String, Object> answer = message("assistant", parts.content().strip());
                 if (!parts.reasoning().isEmpty()) answer.put("reasoning_content", parts.reasoning().strip());
                 history.add(answer);
@@ -133,5 +131,85 @@ final class ChatCommand implements Callable<Integer> {
             vars.put(kv.substring(0, eq), parsed);
         }
         return vars;
+    }
+
+    /** The reply as it streams: printed as it comes, cut where one of the template's end-of-turn texts appears. */
+    private static final class Reply {
+        private final TokenDecoder decoder;
+        private final List<String> endTexts;
+        private final PrintWriter out;
+        private final StringBuilder text = new StringBuilder();
+        private int printed;
+        private boolean ended;
+
+        Reply(TokenDecoder decoder, List<String> endTexts, PrintWriter out) {
+            this.decoder = decoder;
+            this.endTexts = endTexts;
+            this.out = out;
+        }
+
+        boolean add(int id) {
+            append(decoder.next(id));
+            return !ended;
+        }
+
+        void finish() {
+            if (!ended) append(decoder.flush());
+        }
+
+        private void append(String piece) {
+            text.append(piece);
+            for (String end : endTexts) {
+                int cut = text.indexOf(end);
+                if (cut >= 0) {
+                    text.setLength(cut);
+                    ended = true;
+                }
+            }
+            if (text.length() > printed) {
+                out.print(text.substring(printed));
+                out.flush();
+                printed = text.length();
+            }
+        }
+
+        String text() {
+            return text.toString();
+        }
+    }
+
+    /**
+     * The prompt for the conversation, after dropping its oldest turns (a user message and the replies after it;
+     * the system message stays) until it leaves {@code reserve} tokens of the context for the reply, saying so.
+     * A newest message that does not fit even alone (with the system message) is taken back, saying so, and the
+     * conversation kept as it was: null is returned.
+     */
+    static int[] fit(List<Map<String, Object>> history, Function<List<Map<String, Object>>, String> render, Tokenizer tok,
+                     int context, int reserve, PrintWriter out) {
+        List<Map<String, Object>> alone = new ArrayList<>(history.stream().filter(msg -> "system".equals(msg.get("role"))).toList());
+        alone.add(history.getLast());
+        int aloneTokens = tok.encode(render.apply(alone), false).length;
+        if (aloneTokens >= context) {
+            history.removeLast();
+            out.printf("(message not sent: it takes %d tokens, the context holds %d)%n", aloneTokens, context);
+            return null;
+        }
+        int[] prompt = tok.encode(render.apply(history), false);
+        int dropped = 0;
+        while (prompt.length + reserve > context) {
+            int first = 0;
+            while (first < history.size() && "system".equals(history.get(first).get("role"))) first++;
+            int next = first + 1;
+            while (next < history.size() && !"user".equals(history.get(next).get("role"))) next++;
+            if (next >= history.size()) break; // only the newest message is left
+            history.subList(first, next).clear();
+            dropped += next - first;
+            prompt = tok.encode(render.apply(history), false);
+        }
+        if (dropped > 0) {
+            out.printf("(context full: dropped the %d oldest message%s to fit the %d-token context)%n", dropped,
+                    dropped == 1 ? "" : "s", context);
+        }
+        return prompt;
     }
 }

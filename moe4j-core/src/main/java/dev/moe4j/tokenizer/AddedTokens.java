@@ -6,9 +6,19 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Finds added tokens (specials like {@code <|im_start|>}) in raw text, leftmost-longest, as HF does. */
+/**
+ * Finds added tokens (specials like {@code <|im_start|>}) in text, leftmost-longest and non-overlapping, as HF's
+ * {@code AddedVocabulary} does: a token marked {@code single_word} counts only where no word character touches
+ * it (else its text stays plain), {@code lstrip}/{@code rstrip} take the Unicode White_Space beside it along.
+ */
 final class AddedTokens {
-    record Token(String content, int id, boolean special, boolean lstrip, boolean rstrip) {}
+    /** {@code normalized}: matched in the normalised text (after the raw-text tokens were split off), as HF does. */
+    record Token(String content, int id, boolean special, boolean lstrip, boolean rstrip, boolean singleWord,
+                 boolean normalized) {
+        Token(String content, int id, boolean special) {
+            this(content, id, special, false, false, false, false);
+        }
+    }
 
     /** A piece of the input: either plain text to run through the model ({@code id < 0}) or one added token. */
     record Segment(String text, int id, int offset) {}
@@ -23,10 +33,15 @@ final class AddedTokens {
         for (List<Token> l : byFirstChar.values()) l.sort(Comparator.comparingInt((Token t) -> -t.content.length()));
     }
 
-    List<Segment> split(String text) {
+    boolean isEmpty() {
+        return byFirstChar.isEmpty();
+    }
+
+    /** Splits {@code text}; segment offsets are {@code base} plus the position in {@code text}. */
+    List<Segment> split(String text, int base) {
         List<Segment> out = new ArrayList<>();
         if (byFirstChar.isEmpty()) {
-            if (!text.isEmpty()) out.add(new Segment(text, -1, 0));
+            if (!text.isEmpty()) out.add(new Segment(text, -1, base));
             return out;
         }
         int plainStart = 0;
@@ -34,15 +49,20 @@ final class AddedTokens {
         while (i < text.length()) {
             Token hit = match(text, i);
             if (hit == null) { i++; continue; }
+            int end = i + hit.content.length();
+            if (hit.singleWord && (wordCharBefore(text, i) || wordCharAt(text, end))) {
+                i = end; // discarded: the matched text stays plain, and matching resumes after it
+                continue;
+            }
             int plainEnd = i;
-            if (hit.lstrip) while (plainEnd > plainStart && Character.isWhitespace(text.charAt(plainEnd - 1))) plainEnd--;
-            if (plainEnd > plainStart) out.add(new Segment(text.substring(plainStart, plainEnd), -1, plainStart));
-            out.add(new Segment(hit.content, hit.id, i));
-            i += hit.content.length();
-            if (hit.rstrip) while (i < text.length() && Character.isWhitespace(text.charAt(i))) i++;
+            if (hit.lstrip) while (plainEnd > plainStart && isWhiteSpace(text.codePointBefore(plainEnd))) plainEnd -= Character.charCount(text.codePointBefore(plainEnd));
+            if (plainEnd > plainStart) out.add(new Segment(text.substring(plainStart, plainEnd), -1, base + plainStart));
+            out.add(new Segment(hit.content, hit.id, base + i));
+            i = end;
+            if (hit.rstrip) while (i < text.length() && isWhiteSpace(text.codePointAt(i))) i += Character.charCount(text.codePointAt(i));
             plainStart = i;
         }
-        if (plainStart < text.length()) out.add(new Segment(text.substring(plainStart), -1, plainStart));
+        if (plainStart < text.length()) out.add(new Segment(text.substring(plainStart), -1, base + plainStart));
         return out;
     }
 
@@ -51,5 +71,27 @@ final class AddedTokens {
         if (cands == null) return null;
         for (Token t : cands) if (text.startsWith(t.content, i)) return t;
         return null;
+    }
+
+    private static boolean wordCharBefore(String s, int i) {
+        return i > 0 && isWordChar(s.codePointBefore(i));
+    }
+
+    private static boolean wordCharAt(String s, int i) {
+        return i < s.length() && isWordChar(s.codePointAt(i));
+    }
+
+    /** Rust's {@code char::is_alphanumeric() || c == '_'}. */
+    private static boolean isWordChar(int cp) {
+        int type = Character.getType(cp);
+        return cp == '_' || Character.isAlphabetic(cp) || type == Character.DECIMAL_DIGIT_NUMBER
+                || type == Character.LETTER_NUMBER || type == Character.OTHER_NUMBER;
+    }
+
+    /** Unicode's White_Space property (Rust's {@code char::is_whitespace}); Java's isWhitespace differs. */
+    static boolean isWhiteSpace(int cp) {
+        return (cp >= 0x09 && cp <= 0x0d) || cp == 0x20 || cp == 0x85 || cp == 0xa0 || cp == 0x1680
+                || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f || cp == 0x205f
+                || cp == 0x3000;
     }
 }

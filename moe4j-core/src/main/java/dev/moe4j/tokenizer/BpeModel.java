@@ -23,6 +23,13 @@ final class BpeModel {
     private final boolean fuseUnk;
     private final boolean ignoreMerges;
     private final int[] byteIds = new int[256];
+    /**
+     * SentencePiece's word mark '▁' when no piece has it right after another character: then no merge can
+     * join across the start of a run of '▁', so a long input (SentencePiece pipelines see a whole segment as one
+     * word) is cut there into words that merge independently, giving the same ids, and short words are cached.
+     * 0 when the vocabulary does not allow it.
+     */
+    private final char cutBefore;
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
 
     BpeModel(Map<String, Integer> vocab, Map<Long, Long> merges, boolean byteFallback, int unkId, boolean fuseUnk,
@@ -37,6 +44,18 @@ final class BpeModel {
             Integer id = vocab.get(String.format("<0x%02X>", b));
             byteIds[b] = id == null ? -1 : id;
         }
+        this.cutBefore = !ignoreMerges && vocab.containsKey(WORD_MARK) && noMarkAfterOtherChar(vocab) ? '\u2581' : 0;
+    }
+
+    private static final String WORD_MARK = "\u2581";
+
+    private static boolean noMarkAfterOtherChar(Map<String, Integer> vocab) {
+        for (String piece : vocab.keySet()) {
+            for (int i = 1; i < piece.length(); i++) {
+                if (piece.charAt(i) == '\u2581' && piece.charAt(i - 1) != '\u2581') return false;
+            }
+        }
+        return true;
     }
 
     static long pair(int a, int b) {
@@ -62,6 +81,21 @@ final class BpeModel {
 
     void encodeWord(String word, IntList out) {
         if (word.isEmpty()) return;
+        if (cutBefore != 0 && word.length() > 1) {
+            int start = 0;
+            for (int i = 1; i < word.length(); i++) {
+                if (word.charAt(i) == cutBefore && word.charAt(i - 1) != cutBefore) {
+                    encodePiece(word.substring(start, i), out);
+                    start = i;
+                }
+            }
+            encodePiece(start == 0 ? word : word.substring(start), out);
+            return;
+        }
+        encodePiece(word, out);
+    }
+
+    private void encodePiece(String word, IntList out) {
         if (ignoreMerges) {
             Integer whole = vocab.get(word);
             if (whole != null) { out.add(whole); return; }

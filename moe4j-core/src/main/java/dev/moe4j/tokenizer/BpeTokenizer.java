@@ -35,7 +35,8 @@ final class BpeTokenizer implements Tokenizer {
     private final String[] idToToken;
     private final boolean[] special;
     private final Map<String, Integer> specialTokens;
-    private final AddedTokens added;
+    private final AddedTokens added;            // matched in the raw text
+    private final AddedTokens addedNormalized;  // matched in each normalised plain segment
     private final UnaryOperator<String> normalizer;
     private final PreTokenizer pre;
     private final List<DecodeStep> decoder;
@@ -56,7 +57,8 @@ final class BpeTokenizer implements Tokenizer {
             if (t.special()) { special[t.id()] = true; sp.put(t.content(), t.id()); }
         }
         this.specialTokens = Collections.unmodifiableMap(sp);
-        this.added = new AddedTokens(s.added);
+        this.added = new AddedTokens(s.added.stream().filter(t -> !t.normalized()).toList());
+        this.addedNormalized = new AddedTokens(s.added.stream().filter(AddedTokens.Token::normalized).toList());
         this.normalizer = s.normalizer;
         this.pre = s.preTokenizer;
         this.decoder = List.copyOf(s.decoder);
@@ -71,23 +73,35 @@ final class BpeTokenizer implements Tokenizer {
         IntList out = new IntList();
         if (addSpecial) out.addAll(prefix);
         List<String> words = new ArrayList<>();
-        for (AddedTokens.Segment seg : added.split(text)) {
+        for (AddedTokens.Segment seg : added.split(text, 0)) {
             if (seg.id() >= 0) { out.add(seg.id()); continue; }
             String t = normalizer == null ? seg.text() : normalizer.apply(seg.text());
-            words.clear();
-            pre.split(t, seg.offset() == 0, words);
-            for (String w : words) model.encodeWord(w, out);
+            for (AddedTokens.Segment part : addedNormalized.split(t, seg.offset())) {
+                if (part.id() >= 0) { out.add(part.id()); continue; }
+                words.clear();
+                pre.split(part.text(), part.offset() == 0, words);
+                for (String w : words) model.encodeWord(w, out);
+            }
         }
         if (addSpecial) out.addAll(suffix);
         return out.toArray();
     }
 
     @Override
-    public String decode(int[] ids) {
+    public String decode(int[] ids, boolean skipSpecial) {
         List<String> toks = new ArrayList<>(ids.length);
-        for (int id : ids) toks.add(tokenText(id));
+        for (int id : ids) {
+            String t = tokenText(id);
+            if (!(skipSpecial && special[id])) toks.add(t);
+        }
+        if (decoder.isEmpty()) return String.join(" ", toks); // HF joins with spaces when there is no decoder
         for (DecodeStep step : decoder) toks = step.apply(toks);
         return String.join("", toks);
+    }
+
+    /** The decoder chain (empty: tokens are joined with spaces). */
+    List<DecodeStep> decoderSteps() {
+        return decoder;
     }
 
     @Override
@@ -149,8 +163,8 @@ final class BpeTokenizer implements Tokenizer {
     }
 
     @Override
-    public TokenDecoder streamingDecoder() {
-        return new StreamingDecoder(this);
+    public TokenDecoder streamingDecoder(boolean skipSpecial) {
+        return new StreamingDecoder(this, skipSpecial);
     }
 
     @Override

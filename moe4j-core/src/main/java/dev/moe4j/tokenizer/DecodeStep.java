@@ -5,9 +5,16 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
-/** One step of HF's decoder chain, which maps the list of token strings to a list of strings. */
+/**
+ * One step of HF's decoder chain, which maps the list of token strings to a list of strings (each as Hugging
+ * Face's {@code tokenizers} crate, {@code src/decoders/*.rs}, defines it); {@link #stage} is the same step
+ * for streaming, used by {@link StreamingDecoder}.
+ */
 interface DecodeStep {
     List<String> apply(List<String> tokens);
+
+    /** A fresh streaming form of this step (state for one sequence). */
+    StreamStage stage();
 
     /** Plain substring replacement in every token (e.g. ▁ → space). */
     record Replace(String from, String to) implements DecodeStep {
@@ -15,6 +22,10 @@ interface DecodeStep {
             List<String> out = new ArrayList<>(tokens.size());
             for (String t : tokens) out.add(t.replace(from, to));
             return out;
+        }
+
+        public StreamStage stage() {
+            return new StreamStage.ReplaceStage(from, to);
         }
     }
 
@@ -33,16 +44,17 @@ interface DecodeStep {
             return out;
         }
 
-        private static void flush(ByteArrayOutputStream run, List<String> out) {
+        public StreamStage stage() {
+            return new StreamStage.ByteFallbackStage();
+        }
+
+        /** A valid run is one string; an invalid one is one U+FFFD token per byte, as HF does. */
+        static void flush(ByteArrayOutputStream run, List<String> out) {
             if (run.size() == 0) return;
             byte[] bytes = run.toByteArray();
             run.reset();
-            var dec = StandardCharsets.UTF_8.newDecoder();
-            try {
-                out.add(dec.decode(java.nio.ByteBuffer.wrap(bytes)).toString());
-            } catch (java.nio.charset.CharacterCodingException e) {
-                out.add("\uFFFD".repeat(bytes.length));
-            }
+            if (Utf8.valid(bytes, 0, bytes.length)) out.add(new String(bytes, StandardCharsets.UTF_8));
+            else for (int i = 0; i < bytes.length; i++) out.add("\uFFFD");
         }
 
         static int byteToken(String t) {
@@ -59,6 +71,10 @@ interface DecodeStep {
         public List<String> apply(List<String> tokens) {
             return List.of(String.join("", tokens));
         }
+
+        public StreamStage stage() {
+            return new StreamStage.FuseStage();
+        }
     }
 
     /** Removes up to {@code start}/{@code stop} occurrences of {@code content} at each token's ends. */
@@ -73,6 +89,10 @@ interface DecodeStep {
             }
             return out;
         }
+
+        public StreamStage stage() {
+            return new StreamStage.StripStage(content, start, stop);
+        }
     }
 
     /** GPT-2 byte characters back to bytes, decoded lossily as UTF-8. */
@@ -80,20 +100,32 @@ interface DecodeStep {
         public List<String> apply(List<String> tokens) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             for (String t : tokens) ByteLevel.decodeToken(t, out);
-            return List.of(out.toString(StandardCharsets.UTF_8));
+            byte[] bytes = out.toByteArray();
+            return List.of(Utf8.lossy(bytes, 0, bytes.length));
+        }
+
+        public StreamStage stage() {
+            return new StreamStage.ByteLevelStage();
         }
     }
 
-    /** Legacy Metaspace decoder: replacement → space, and the first token loses its leading space. */
+    /**
+     * Metaspace decoder: the replacement becomes a space, except in the first token, where (unless the prepend
+     * scheme is "never") every replacement character is dropped, as HF's {@code Metaspace::decode_chain} does.
+     */
     record MetaspaceDecode(char replacement, boolean stripFirst) implements DecodeStep {
         public List<String> apply(List<String> tokens) {
             List<String> out = new ArrayList<>(tokens.size());
-            for (int i = 0; i < tokens.size(); i++) {
-                String t = tokens.get(i).replace(replacement, ' ');
-                if (i == 0 && stripFirst && t.startsWith(" ")) t = t.substring(1);
-                out.add(t);
-            }
+            for (int i = 0; i < tokens.size(); i++) out.add(map(tokens.get(i), i == 0 && stripFirst));
             return out;
+        }
+
+        String map(String token, boolean first) {
+            return first ? token.replace(String.valueOf(replacement), "") : token.replace(replacement, ' ');
+        }
+
+        public StreamStage stage() {
+            return new StreamStage.MetaspaceStage(this);
         }
     }
 }

@@ -69,17 +69,23 @@ final class GgufVocab {
             if (sp < 0) throw new Moe4jException(source + ": " + K + "merges[" + i + "] '" + m + "' is not 'left right'");
             pairs.add(new String[]{m.substring(0, sp), m.substring(sp + 1)});
         }
+        String pre = md.get(K + "pre") instanceof String p ? p : "default";
+        List<String> regexes = PRE_REGEXES.get(pre);
+        if (regexes == null) throw new Moe4jException(source + ": " + K + "pre '" + pre + "' is not a supported pre-tokenizer");
         BpeTokenizer.Spec s = new BpeTokenizer.Spec();
         s.source = source;
-        s.model = new BpeModel(vocab, BpeModel.mergesFromPairs(vocab, pairs, source), false, -1, false, false);
+        s.model = new BpeModel(vocab, BpeModel.mergesFromPairs(vocab, pairs, source), false, -1, false,
+                IGNORE_MERGES.contains(pre));
         s.idToToken = tokens;
         for (int i = 0; i < n; i++) {
             if (types[i] == SpmVocab.CONTROL || types[i] == SpmVocab.USER_DEFINED) {
-                s.added.add(new AddedTokens.Token(tokens[i], i, types[i] == SpmVocab.CONTROL, false, false));
+                s.added.add(new AddedTokens.Token(tokens[i], i, types[i] == SpmVocab.CONTROL));
             }
         }
+        // Qwen's tokenizer.json files NFC-normalise first; GGUF has no normaliser field, the pre name implies it.
+        if (NFC.contains(pre)) s.normalizer = t -> java.text.Normalizer.normalize(t, java.text.Normalizer.Form.NFC);
         List<PreTokenizer> steps = new ArrayList<>();
-        for (String regex : preRegexes(md.get(K + "pre") instanceof String pre ? pre : "default")) {
+        for (String regex : regexes) {
             steps.add(new PreTokenizer.RegexSplit(PreTokenizer.compile(regex), false));
         }
         steps.add(new PreTokenizer.ByteLevelPre(false, null));
@@ -92,14 +98,28 @@ final class GgufVocab {
         return new BpeTokenizer(s);
     }
 
-    /** llama.cpp's pre-tokenizer names → split regexes (applied in order). */
-    private List<String> preRegexes(String pre) {
-        return switch (pre) {
-            case "default", "gpt-2", "gpt2", "olmo", "mpt", "jais", "trillion" -> List.of(PreTokenizer.GPT2_PATTERN);
-            case "qwen2", "deepseek-r1-qwen", "stablelm2", "hunyuan" -> List.of(PreTokenizer.QWEN2_PATTERN);
-            case "llama-bpe", "llama3", "dbrx", "smaug-bpe", "falcon3", "pixtral" -> List.of(PreTokenizer.LLAMA3_PATTERN);
-            default -> throw new Moe4jException(source + ": " + K + "pre '" + pre + "' is not a supported pre-tokenizer");
-        };
+    /**
+     * llama.cpp's pre-tokenizer names → the split regexes of the tokenizer.json they stand for (applied in
+     * order); the first name of a list is what {@link GgufVocabExport} writes.
+     */
+    static final Map<String, List<String>> PRE_REGEXES = new java.util.LinkedHashMap<>();
+    /** Names whose tokenizer.json sets ignore_merges (a word in the vocabulary is one token). */
+    static final java.util.Set<String> IGNORE_MERGES = java.util.Set.of("llama-bpe", "llama3", "gpt-4o");
+    /** Names whose tokenizer.json has an NFC normaliser. */
+    static final java.util.Set<String> NFC = java.util.Set.of("qwen2", "deepseek-r1-qwen");
+
+    static {
+        for (String n : List.of("gpt-2", "default", "gpt2", "olmo", "mpt", "jais", "trillion")) PRE_REGEXES.put(n, List.of(PreTokenizer.GPT2_PATTERN));
+        for (String n : List.of("qwen2", "deepseek-r1-qwen", "stablelm2", "hunyuan")) PRE_REGEXES.put(n, List.of(PreTokenizer.QWEN2_PATTERN));
+        for (String n : List.of("llama-bpe", "llama3", "dbrx", "smaug-bpe", "falcon3", "pixtral")) PRE_REGEXES.put(n, List.of(PreTokenizer.LLAMA3_PATTERN));
+        PRE_REGEXES.put("deepseek-v3", PreTokenizer.DEEPSEEK_V3_PATTERNS);
+        PRE_REGEXES.put("gpt-4o", List.of(PreTokenizer.O200K_PATTERN));
+    }
+
+    /** The name llama.cpp gives these split regexes, or null when it has none. */
+    static String preName(List<String> regexes) {
+        for (var e : PRE_REGEXES.entrySet()) if (e.getValue().equals(regexes)) return e.getKey();
+        return null;
     }
 
     private String[] tokens() {

@@ -57,7 +57,16 @@ public final class GgufVocabExport {
 
     private static void gpt2(Map<String, Object> root, Path file, GgufWriter w, int modelVocab) {
         Map<String, Object> model = Json.obj(root.get("model"));
-        if (root.get("normalizer") != null) throw new Moe4jException(file + ": a byte-level tokenizer with a normalizer has no GGUF equivalent");
+        String pre = preName(root, file);
+        // GGUF has no field for these two; the pre-tokenizer name implies them when the vocab is read back.
+        if (!normalizerImpliedBy(root.get("normalizer"), pre)) {
+            throw new Moe4jException(file + ": normalizer: a byte-level tokenizer with this normalizer has no GGUF equivalent"
+                    + " (pre-tokenizer '" + pre + "')");
+        }
+        if (Boolean.TRUE.equals(model.get("ignore_merges")) != GgufVocab.IGNORE_MERGES.contains(pre)) {
+            throw new Moe4jException(file + ": model.ignore_merges " + model.get("ignore_merges")
+                    + " has no GGUF equivalent with pre-tokenizer '" + pre + "'");
+        }
         Map<String, Object> vocab = Json.obj(model.get("vocab"));
         List<Object> added = root.get("added_tokens") == null ? List.of() : Json.arr(root.get("added_tokens"));
         int size = 0;
@@ -83,7 +92,7 @@ public final class GgufVocabExport {
             merges.add(m instanceof List<?> l ? l.get(0) + " " + l.get(1) : (String) m);
         }
         w.putString(K + "model", "gpt2");
-        w.putString(K + "pre", preName(root, file));
+        w.putString(K + "pre", pre);
         List<String> tokenList = new ArrayList<>(List.of(tokens));
         List<Integer> typeList = new ArrayList<>(List.of(types));
         pad(tokenList, typeList, null, modelVocab, file);
@@ -92,18 +101,40 @@ public final class GgufVocabExport {
         w.putArray(K + "merges", GgufType.STRING, merges);
     }
 
-    /** llama.cpp's name for the split regex in front of the byte-level step. */
+    /** llama.cpp's name for the split regexes in front of the byte-level step. */
     private static String preName(Map<String, Object> root, Path file) {
         Map<String, Object> pre = Json.obj(root.get("pre_tokenizer"));
-        if ("ByteLevel".equals(pre.get("type"))) {
-            if (Boolean.TRUE.equals(pre.get("add_prefix_space"))) throw new Moe4jException(file + ": ByteLevel add_prefix_space has no GGUF equivalent");
-            if (!Boolean.FALSE.equals(pre.get("use_regex"))) return "gpt-2";
+        List<Object> steps = "Sequence".equals(pre.get("type")) ? Json.arr(pre.get("pretokenizers")) : List.of(pre);
+        List<String> regexes = new ArrayList<>();
+        for (Object o : steps) {
+            Map<String, Object> step = Json.obj(o);
+            Map<String, Object> pattern = step == null ? null : Json.obj(step.get("pattern"));
+            if (step != null && "Split".equals(step.get("type")) && pattern != null && pattern.get("Regex") instanceof String r
+                    && "Isolated".equals(step.get("behavior")) && !Boolean.TRUE.equals(step.get("invert"))) {
+                regexes.add(r);
+            } else if (step != null && "ByteLevel".equals(step.get("type"))) {
+                if (Boolean.TRUE.equals(step.get("add_prefix_space"))) throw new Moe4jException(file + ": pre_tokenizer: ByteLevel add_prefix_space has no GGUF equivalent");
+                if (!Boolean.FALSE.equals(step.get("use_regex"))) regexes.add(PreTokenizer.GPT2_PATTERN);
+            } else {
+                throw new Moe4jException(file + ": pre_tokenizer: step " + (step == null ? o : step.get("type")) + " has no GGUF equivalent");
+            }
         }
-        List<String> s = strings(pre);
-        if (s.contains(PreTokenizer.QWEN2_PATTERN)) return "qwen2";
-        if (s.contains(PreTokenizer.LLAMA3_PATTERN)) return "llama-bpe";
-        if (s.contains(PreTokenizer.GPT2_PATTERN)) return "gpt-2";
-        throw new Moe4jException(file + ": pre_tokenizer has no llama.cpp pre-tokenizer name (known: gpt-2, qwen2, llama-bpe)");
+        String name = GgufVocab.preName(regexes);
+        if (name == null) {
+            throw new Moe4jException(file + ": pre_tokenizer has no llama.cpp pre-tokenizer name (known: "
+                    + String.join(", ", new java.util.LinkedHashSet<>(List.of("gpt-2", "qwen2", "llama-bpe", "deepseek-v3", "gpt-4o"))) + ")");
+        }
+        return name;
+    }
+
+    /** Whether the normaliser is what the pre-tokenizer name implies when read back: NFC for Qwen's, else none. */
+    private static boolean normalizerImpliedBy(Object normalizer, String pre) {
+        Map<String, Object> n = Json.obj(normalizer);
+        boolean none = n == null && normalizer == null
+                || n != null && "Sequence".equals(n.get("type")) && Json.arr(n.get("normalizers")) instanceof List<?> l && l.isEmpty();
+        if (none) return !GgufVocab.NFC.contains(pre);
+        if (n == null) return false;
+        return "NFC".equals(n.get("type")) && GgufVocab.NFC.contains(pre);
     }
 
     private static void pad(List<String> tokens, List<Integer> types, List<Float> scores, int modelVocab, Path file) {

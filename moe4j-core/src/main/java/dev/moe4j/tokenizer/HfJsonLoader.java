@@ -32,8 +32,10 @@ final class HfJsonLoader {
         String type = str(model, "type", "model.type");
         if (type == null && model.containsKey("merges")) type = "BPE";
         if (!"BPE".equals(type)) throw bad("model.type", "unsupported tokenizer model '" + type + "' (only BPE)");
-        if (model.get("continuing_subword_prefix") != null || model.get("end_of_word_suffix") != null) {
-            throw bad("model", "continuing_subword_prefix/end_of_word_suffix are not supported");
+        // Qwen2/Qwen3 files set both to "", which Hugging Face treats as unset.
+        for (String key : new String[] {"continuing_subword_prefix", "end_of_word_suffix"}) {
+            Object v = model.get(key);
+            if (v != null && !"".equals(v)) throw bad("model." + key, "'" + v + "' is not supported (only null or \"\")");
         }
 
         Map<String, Object> vocabJson = Json.obj(model.get("vocab"));
@@ -53,8 +55,9 @@ final class HfJsonLoader {
             if (t == null) throw bad("added_tokens", "entry is not an object");
             String content = str(t, "content", "added_tokens[].content");
             int id = intOf(t.get("id"), "added_tokens[].id");
-            added.add(new AddedTokens.Token(content, id, bool(t, "special", false), bool(t, "lstrip", false),
-                    bool(t, "rstrip", false)));
+            boolean special = bool(t, "special", false);
+            added.add(new AddedTokens.Token(content, id, special, bool(t, "lstrip", false), bool(t, "rstrip", false),
+                    bool(t, "single_word", false), bool(t, "normalized", !special)));
             size = Math.max(size, id + 1);
         }
         String[] idToToken = new String[size];

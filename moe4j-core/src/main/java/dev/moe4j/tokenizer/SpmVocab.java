@@ -58,7 +58,7 @@ final class SpmVocab {
         for (int i = 0; i < n; i++) {
             int t = types[i];
             if (t == CONTROL || t == UNKNOWN || t == USER_DEFINED) {
-                s.added.add(new AddedTokens.Token(pieces[i], i, t != USER_DEFINED, false, false));
+                s.added.add(new AddedTokens.Token(pieces[i], i, t != USER_DEFINED));
             }
         }
         if (nfkc) s.normalizer = t -> java.text.Normalizer.normalize(t, java.text.Normalizer.Form.NFKC);

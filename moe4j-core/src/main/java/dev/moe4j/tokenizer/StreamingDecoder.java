@@ -4,59 +4,75 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Decodes a short window of recent ids and emits what the newest id added (HF's DecodeStream scheme). Keeping
- * the previous token in the window lets decoders that act on the first token (Strip of the ▁ space) behave
- * as they do mid-text; text ending in U+FFFD is held back until the character's remaining bytes arrive.
+ * Streaming decode for generation: each id's token text runs through the streaming form of the tokenizer's
+ * decoder chain ({@link StreamStage}), which holds back only what a later id could still change (a byte-fallback
+ * run, an unfinished UTF-8 character, a possible partial match). So the pieces returned, flush included, are
+ * exactly the one-shot {@code decode(ids, skipSpecial)}, and memory stays bounded by what is held.
  */
 final class StreamingDecoder implements TokenDecoder {
-    /** A UTF-8 character has at most 4 bytes, each token carries at least one: more pending means invalid. */
-    private static final int MAX_PENDING = 4;
+    private final BpeTokenizer tokenizer;
+    private final boolean skipSpecial;
+    private final StringBuilder ready = new StringBuilder();
+    private TokenSink head;
 
-    private final Tokenizer tokenizer;
-    private final List<Integer> ids = new ArrayList<>();
-    private int prefixIndex;
-    private String prefix = "";
-
-    StreamingDecoder(Tokenizer tokenizer) {
+    StreamingDecoder(BpeTokenizer tokenizer, boolean skipSpecial) {
         this.tokenizer = tokenizer;
+        this.skipSpecial = skipSpecial;
+        this.head = pipeline();
     }
 
     @Override
     public String next(int id) {
-        tokenizer.tokenText(id); // fails on a bad id before it enters the window
-        ids.add(id);
-        String text = decodeWindow();
-        boolean complete = !text.endsWith("\uFFFD") || ids.size() - prefixIndex > MAX_PENDING;
-        if (text.length() <= prefix.length() || !complete) return "";
-        String out = text.startsWith(prefix) ? text.substring(prefix.length()) : text.substring(common(text, prefix));
-        List<Integer> keep = new ArrayList<>(ids.subList(prefixIndex, ids.size()));
-        int newPrefixIndex = ids.size() - prefixIndex;
-        ids.clear();
-        ids.addAll(keep);
-        prefixIndex = newPrefixIndex;
-        prefix = decodeWindow();
-        return out;
+        String token = tokenizer.tokenText(id); // fails on a bad id before anything changes
+        if (!(skipSpecial && tokenizer.isSpecial(id))) head.accept(token, true);
+        return take();
     }
 
     @Override
     public String flush() {
-        String text = decodeWindow();
-        String out = text.length() > prefix.length() ? text.substring(common(text, prefix)) : "";
-        ids.clear();
-        prefixIndex = 0;
-        prefix = "";
-        return out;
+        head.finish();
+        head = pipeline();
+        return take();
     }
 
-    private String decodeWindow() {
-        int[] a = new int[ids.size()];
-        for (int i = 0; i < a.length; i++) a[i] = ids.get(i);
-        return tokenizer.decode(a);
+    private String take() {
+        String s = ready.toString();
+        ready.setLength(0);
+        return s;
     }
 
-    private static int common(String a, String b) {
-        int n = Math.min(a.length(), b.length()), i = 0;
-        while (i < n && a.charAt(i) == b.charAt(i)) i++;
-        return i;
+    /** The decoder's stages, a whole-token reassembler in front of any token-wise stage after a joining one. */
+    private TokenSink pipeline() {
+        List<DecodeStep> steps = tokenizer.decoderSteps();
+        TokenSink sink = joinWith(steps.isEmpty() ? " " : "");
+        List<StreamStage> stages = new ArrayList<>();
+        boolean joined = false;
+        for (DecodeStep step : steps) {
+            StreamStage stage = step.stage();
+            if (joined && stage.needsWholeTokens()) stages.add(new StreamStage.Reassemble());
+            stages.add(stage);
+            joined |= stage.joinsTokens();
+        }
+        TokenSink next = sink;
+        for (int i = stages.size() - 1; i >= 0; i--) {
+            stages.get(i).out = next;
+            next = stages.get(i);
+        }
+        return next;
+    }
+
+    /** The chain's output tokens joined with {@code separator} (a space without a decoder, as HF does). */
+    private TokenSink joinWith(String separator) {
+        return new TokenSink() {
+            private boolean first = true;
+
+            public void accept(String piece, boolean newToken) {
+                if (newToken && !first) ready.append(separator);
+                first = false;
+                ready.append(piece);
+            }
+
+            public void finish() {}
+        };
     }
 }

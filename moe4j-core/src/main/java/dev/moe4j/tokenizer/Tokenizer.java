@@ -10,8 +10,17 @@ public interface Tokenizer {
      */
     int[] encode(String text, boolean addSpecial);
 
-    /** Decodes ids back to text, special tokens included. Throws {@code Moe4jException} for an id out of range. */
-    String decode(int[] ids);
+    /** Decodes ids back to text, special tokens included: {@code decode(ids, false)}. */
+    default String decode(int[] ids) {
+        return decode(ids, false);
+    }
+
+    /**
+     * Decodes ids back to text as Hugging Face's {@code Tokenizer.decode(ids, skip_special_tokens)} does: with
+     * {@code skipSpecial}, tokens marked special (BOS, EOS, {@code <|im_end|>}...) are left out before the
+     * decoder runs. Throws {@code Moe4jException} naming the id for an id out of range.
+     */
+    String decode(int[] ids, boolean skipSpecial);
 
     int vocabSize();
 
@@ -38,6 +47,14 @@ public interface Tokenizer {
     /** Special token strings and their ids. */
     Map<String, Integer> specialTokens();
 
-    /** A fresh decoder for generation that emits text only once characters are complete. */
-    TokenDecoder streamingDecoder();
+    /** A streaming decoder for generated text shown to people: {@code streamingDecoder(true)}. */
+    default TokenDecoder streamingDecoder() {
+        return streamingDecoder(true);
+    }
+
+    /**
+     * A fresh streaming decoder (one per sequence): everything it emits, flush included, concatenates to exactly
+     * {@code decode(ids, skipSpecial)} of the ids fed. Text is emitted as soon as no later id can change it.
+     */
+    TokenDecoder streamingDecoder(boolean skipSpecial);
 }
