@@ -6,6 +6,7 @@ import dev.moe4j.chat.ChatTemplates;
 import dev.moe4j.chat.ReplyParser;
 import dev.moe4j.generate.ChatRenderer;
 import dev.moe4j.generate.ChatRequest;
+import dev.moe4j.generate.ChatTemplate;
 import dev.moe4j.generate.Generator;
 import dev.moe4j.model.Model;
 import dev.moe4j.tokenizer.TokenDecoder;
@@ -89,7 +90,8 @@ final class ChatCommand implements Callable<Integer> {
                 int[] prompt = fit(history, render, tok, context, reserve, out);
                 if (prompt == null) continue;
                 String promptText = render.apply(history);
-                Reply reply = new Reply(tok.streamingDecoder(), endTexts, out);
+                // harmony's message markers are special tokens its reply parser reads (as the server keeps them)
+                Reply reply = new Reply(tok.streamingDecoder(template.family() != ChatTemplate.HARMONY), endTexts, out);
                 int maxTokens = Math.min(sampling.maxTokens, context - prompt.length);
                 Generator.Result result = new Generator(m.transformer()).generate(prompt, maxTokens, sampling.settings(),
                         stop, reply::add);

@@ -87,6 +87,14 @@ final class ChatTurn {
     /** The prompt text to encode (special tokens as text), forced tool-call prefix included. */
     String prompt() { return prompt; }
 
+    /**
+     * Whether the reply must be decoded with its special tokens: harmony's message markers ({@code <|channel|>},
+     * {@code <|message|>}, {@code <|end|>}) are special tokens that the parser reads and removes. Other families'
+     * markers ({@code <think>}, {@code <tool_call>}, DeepSeek's tool-call tokens) are not special, so their
+     * replies drop special tokens as Hugging Face's {@code skip_special_tokens} does.
+     */
+    boolean readsSpecialTokens() { return family == ChatTemplate.HARMONY; }
+
     /** Texts that end the assistant's turn in this family. */
     List<String> endsOfTurn() { return family.endsOfTurn(); }
 

@@ -118,6 +118,7 @@ final class CompletionHandler {
             seqs.add(new Sequence(prompt, max, sampling.withSeed(seed + i), stopTokens, stops,
                     new Sequence.Decoding(c, f.topLogprobs(), i, ready)));
             if (scripted != null) seqs.getLast().script(scripted);
+            if (chat) seqs.getLast().keepSpecialTokens = turn.readsSpecialTokens();
         }
         List<ChatTurn> turns = new ArrayList<>();   // one reply parser per choice
         for (int i = 0; chat && i < seqs.size(); i++) turns.add(i == 0 ? turn : turn.another());

@@ -196,7 +196,7 @@ public final class Engine implements AutoCloseable {
             return;
         }
         try {
-            prefilling.add(new Slot(seq, transformer.newCache(seq.prompt.length + seq.maxTokens), model.tokenizer().streamingDecoder()));
+            prefilling.add(new Slot(seq, transformer.newCache(seq.prompt.length + seq.maxTokens), model.tokenizer().streamingDecoder(!seq.keepSpecialTokens)));
         } catch (OutOfMemoryError e) { // the heap cannot hold this request's KV cache now
             log.warn("no memory for a KV cache of {} + {} tokens", seq.prompt.length, seq.maxTokens);
             admitted.decrementAndGet();

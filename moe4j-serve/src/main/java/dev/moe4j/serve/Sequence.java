@@ -43,6 +43,8 @@ public final class Sequence {
     private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
     private volatile boolean cancelled;
     int[] script;   // test-only: tokens that replace the sampled ones (ReplyScript); null in use
+    /** Whether the text keeps special tokens: for replies whose parser reads them (gpt-oss's harmony markers). */
+    boolean keepSpecialTokens;
 
     public Sequence(int[] prompt, int maxTokens, SamplerSettings sampling, Set<Integer> stopTokens, List<String> stopStrings) {
         this(prompt, maxTokens, sampling, stopTokens, stopStrings, Decoding.PLAIN);
