@@ -5,7 +5,8 @@
 #   scripts/compare-llama-logits.sh LLAMA_CPP_DIR MODEL-F16.gguf OUT_DIR TYPE [TYPE ...]
 #
 # TYPE is a llama-quantize type (Q5_0, Q4_K_M, IQ4_XS, ...); TYPE-pure quantises every weight to TYPE (--pure).
-# For each, OUT_DIR/NAME-TYPE.gguf is made with LLAMA_CPP_DIR/build/bin/llama-quantize (kept if present), both
+# For each, OUT_DIR/NAME-TYPE.gguf is made with LLAMA_CPP_DIR/build/bin/llama-quantize (kept if present; so are
+# llama.cpp's logits, OUT_DIR/TYPE.llama.f32, computed with the same IDS), both
 # engines compute the logits of a fixed prompt of token ids, and a table row gives the relative error
 # ||moe4j - llama.cpp|| / ||llama.cpp|| over all positions and the share of positions whose argmax agrees.
 # llama.cpp's logits come from scripts/llama-logits.cpp, compiled here against LLAMA_CPP_DIR, with an f32 KV cache.
@@ -34,11 +35,11 @@ for spec in "$@"; do
     f="$OUT/$name-$spec.gguf"
     [ -f "$f" ] || "$BIN/llama-quantize" "${extra[@]}" "$F16" "$f" "$t" "$THREADS" > "$OUT/$spec.quantize.log" 2>&1 \
         || { echo "| $spec | llama-quantize failed (see $OUT/$spec.quantize.log) | | |"; continue; }
-    LLAMA_LOGITS_F32_KV=1 "$OUT/llama-logits" "$f" "$IDS" "$OUT/$spec.llama.f32" "$THREADS" 2> "$OUT/$spec.llama.log" \
-        || { echo "| $spec | llama.cpp failed (see $OUT/$spec.llama.log) | | |"; continue; }
+    [ -f "$OUT/$spec.llama.f32" ] || LLAMA_LOGITS_F32_KV=1 "$OUT/llama-logits" "$f" "$IDS" "$OUT/$spec.llama.f32" "$THREADS" \
+        2> "$OUT/$spec.llama.log" || { echo "| $spec | llama.cpp failed (see $OUT/$spec.llama.log) | | |"; continue; }
     "$ROOT/moe4j" logits --model "$f" --ids "$IDS" --out "$OUT/$spec.moe4j.f32" --threads "$THREADS" 2> "$OUT/$spec.moe4j.log" \
         || { echo "| $spec | moe4j: $(tail -1 "$OUT/$spec.moe4j.log") | | |"; continue; }
-    python3 - "$OUT/$spec.moe4j.f32" "$OUT/$spec.llama.f32" "$spec" "$(du -m "$f" | cut -f1) MiB" "$(echo "$IDS" | tr ',' '\n' | wc -l)" <<'PY'
+    python3 - "$OUT/$spec.moe4j.f32" "$OUT/$spec.llama.f32" "$spec" "$(du -mL "$f" | cut -f1) MiB" "$(echo "$IDS" | tr ',' '\n' | wc -l)" <<'PY'
 import sys
 from array import array
 def read(p):

@@ -48,6 +48,38 @@ final class IQ4_XSKernels extends TileDotKernels {
         return dl * GRID[k < 16 ? b & 0xF : b >>> 4];
     }
 
+    /**
+     * Fused decode kernel: sub-block s adds d·scale_s·Σ GRID[q]·x; the grid values are looked up in byte lanes
+     * (one shuffle), converted and multiply-added, and the scale applied once per sub-block.
+     */
+    @Override
+    protected float dotBlocks(MemorySegment seg, long off, float[] x, int xOff, int n) {
+        if (!IQ4_NLKernels.VECTORISED) return referenceDot(seg, off, x, xOff, n);
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < n / 256; b++) {
+            long blk = off + 136L * b;
+            int high = seg.get(SHORT, blk + 2) & 0xFFFF, low = seg.get(LittleEndian.INT, blk + 4);
+            FloatVector sum = FloatVector.zero(F);
+            for (int s = 0; s < 8; s++) {
+                long qs = blk + 8 + 16 * s;
+                int xo = xOff + 256 * b + 32 * s;
+                FloatVector t = FloatVector.zero(F);
+                for (int j = 0; j < 16; j += L) {
+                    ByteVector q = ByteVector.fromMemorySegment(B, seg, qs + j, LE);
+                    ByteVector lo = q.and((byte) 0xF), hi = q.lanewise(VectorOperators.LSHR, 4);
+                    lo = L == 16 ? lo.selectFrom(GRID_V) : lo.selectFrom(GRID_V, GRID_HIGH);
+                    hi = L == 16 ? hi.selectFrom(GRID_V) : hi.selectFrom(GRID_V, GRID_HIGH);
+                    t = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, xo + j), t);
+                    t = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, xo + 16 + j), t);
+                }
+                int ls = ((low >>> 4 * s) & 0xF | ((high >>> 2 * s) & 3) << 4) - 32;
+                sum = t.fma(FloatVector.broadcast(F, (float) ls), sum);
+            }
+            acc = sum.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(SHORT, blk))), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
     @Override
     protected void dequantizeBlocks(MemorySegment seg, long off, float[] dst, int dstOff, int n) {
         if (!IQ4_NLKernels.VECTORISED) { referenceDequantize(seg, off, dst, dstOff, n); return; }

@@ -19,6 +19,9 @@ import static dev.moe4j.kernel.Species.L;
  * (one per 16 values: scale in the low nibble, min in the high), 64 bytes of 2-bit q, an f16 d and an f16 dmin.
  * Value j = 128h + 32s + l (h &lt; 2, s &lt; 4, l &lt; 32) is bits 2s..2s+1 of q byte 32h + l, in sub-block j/16;
  * x = (d·scale)·q − (dmin·min), rounded step by step as gguf-py's {@code Q2_K.dequantize_blocks}. No encoder.
+ *
+ * <p>Bit fields are shifted in 32-bit lanes and masked per byte: C2 does not intrinsify a byte-lane shift by a
+ * count that is not a constant, and such a kernel ran 2–4× slower.
  */
 final class Q2_KKernels extends TileDotKernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -51,7 +54,8 @@ final class Q2_KKernels extends TileDotKernels {
                 long qs = blk + 16 + 32 * (g / 8) + 16 * (g % 2);
                 int o = dstOff + 256 * b + 16 * g;
                 for (int k = 0; k < 16; k += L) {
-                    ByteVector q = ByteVector.fromMemorySegment(B, seg, qs + k, LE).lanewise(VectorOperators.LSHR, shift).and((byte) 3);
+                    ByteVector q = ByteVector.fromMemorySegment(B, seg, qs + k, LE)
+                            .reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 3);
                     ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(dl).sub(ml).intoArray(dst, o + k);
                 }
             }

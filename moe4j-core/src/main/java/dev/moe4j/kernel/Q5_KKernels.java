@@ -70,16 +70,75 @@ final class Q5_KKernels extends TileDotKernels {
                 FloatVector m2 = FloatVector.broadcast(F, dmin * subMin(seg, blk + 4, 2 * c + 1));
                 long qs = blk + 48 + 32 * c;
                 int o = dstOff + 256 * b + 64 * c;
+                byte bitLo = (byte) (1 << 2 * c), bitHi = (byte) (2 << 2 * c);
+                ByteVector zero = ByteVector.zero(B);
                 for (int l = 0; l < 32; l += L) {
                     ByteVector q = ByteVector.fromMemorySegment(B, seg, qs + l, LE);
                     ByteVector h = ByteVector.fromMemorySegment(B, seg, blk + 16 + l, LE);
-                    ByteVector lo = q.and((byte) 0xF).or(h.lanewise(VectorOperators.LSHR, 2 * c).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
-                    ByteVector hi = q.lanewise(VectorOperators.LSHR, 4).or(h.lanewise(VectorOperators.LSHR, 2 * c + 1).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
+                    ByteVector lo = q.and((byte) 0xF).or(zero.blend((byte) 16, h.and(bitLo).compare(VectorOperators.NE, (byte) 0)));
+                    ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF)
+                            .or(zero.blend((byte) 16, h.and(bitHi).compare(VectorOperators.NE, (byte) 0)));
                     ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).mul(d1).sub(m1).intoArray(dst, o + l);
                     ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).mul(d2).sub(m2).intoArray(dst, o + 32 + l);
                 }
             }
         }
+    }
+
+    // The 12 scale bytes read as three little-endian words u0, u1, u2: byte j of the longs built from them is
+    // the scale or min of sub-block j, as ggml's kmask1..3 unpacking gives them (same packing as Q4_K).
+    private static final int LOW6 = 0x3F3F3F3F, LOW4 = 0x0F0F0F0F, LOW2 = 0x03030303;
+    /** {@code (float) i} for 0..255: a scale byte becomes a float with one load. */
+    private static final float[] U8 = new float[256];
+    static {
+        for (int i = 0; i < 256; i++) U8[i] = i;
+    }
+
+    /**
+     * Fused decode kernel: sub-block j adds d·scale_j·Σ q·x − dmin·min_j·Σ x, so the loop multiply-adds raw 5-bit
+     * q (nibble | fifth bit, built in byte lanes) and sums x; scales are applied once per sub-block. Written out in
+     * one method with Vector API calls only (see {@link TypeKernels}).
+     */
+    @Override
+    protected float dotBlocks(MemorySegment seg, long off, float[] x, int xOff, int n) {
+        if (!VECTORISED) return referenceDot(seg, off, x, xOff, n);
+        FloatVector acc = FloatVector.zero(F), accMin = FloatVector.zero(F);
+        ByteVector zero = ByteVector.zero(B);
+        for (int b = 0; b < n / 256; b++) {
+            long blk = off + 176L * b;
+            int dd = seg.get(LittleEndian.INT, blk), u0 = seg.get(LittleEndian.INT, blk + 4);
+            int u1 = seg.get(LittleEndian.INT, blk + 8), u2 = seg.get(LittleEndian.INT, blk + 12);
+            long sc = (u0 & LOW6) & 0xFFFFFFFFL | (long) ((u2 & LOW4) | ((u0 >>> 6) & LOW2) << 4) << 32;
+            long m = (u1 & LOW6) & 0xFFFFFFFFL | (long) (((u2 >>> 4) & LOW4) | ((u1 >>> 6) & LOW2) << 4) << 32;
+            FloatVector qa = FloatVector.zero(F), ma = FloatVector.zero(F);
+            for (int c = 0; c < 4; c++) {
+                int xo = xOff + 256 * b + 64 * c;
+                long qs = blk + 48 + 32 * c;
+                FloatVector s1 = FloatVector.zero(F), s2 = s1, x1 = s1, x2 = s1;
+                byte bitLo = (byte) (1 << 2 * c), bitHi = (byte) (2 << 2 * c);
+                for (int l = 0; l < 32; l += L) {
+                    ByteVector q = ByteVector.fromMemorySegment(B, seg, qs + l, LE);
+                    ByteVector h = ByteVector.fromMemorySegment(B, seg, blk + 16 + l, LE);
+                    // Fifth bits by mask and compare (no byte shift by a variable count: C2 does not intrinsify
+                    // it); the high nibbles by a 32-bit shift, as Q4_K does.
+                    ByteVector lo = q.and((byte) 0xF).or(zero.blend((byte) 16, h.and(bitLo).compare(VectorOperators.NE, (byte) 0)));
+                    ByteVector hi = q.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF)
+                            .or(zero.blend((byte) 16, h.and(bitHi).compare(VectorOperators.NE, (byte) 0)));
+                    FloatVector xa = FloatVector.fromArray(F, x, xo + l), xb = FloatVector.fromArray(F, x, xo + 32 + l);
+                    s1 = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).fma(xa, s1);
+                    s2 = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).fma(xb, s2);
+                    x1 = x1.add(xa);
+                    x2 = x2.add(xb);
+                }
+                int sc2 = (int) (sc >>> 16 * c), m2 = (int) (m >>> 16 * c);
+                qa = s2.fma(FloatVector.broadcast(F, U8[(sc2 >>> 8) & 0xFF]), s1.fma(FloatVector.broadcast(F, U8[sc2 & 0xFF]), qa));
+                ma = x2.fma(FloatVector.broadcast(F, U8[(m2 >>> 8) & 0xFF]), x1.fma(FloatVector.broadcast(F, U8[m2 & 0xFF]), ma));
+            }
+            float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
+            acc = qa.fma(FloatVector.broadcast(F, d), acc);
+            accMin = ma.fma(FloatVector.broadcast(F, dmin), accMin);
+        }
+        return acc.sub(accMin).reduceLanes(VectorOperators.ADD);
     }
 
     @Override
