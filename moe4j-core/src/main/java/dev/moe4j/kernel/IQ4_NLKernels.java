@@ -42,6 +42,28 @@ final class IQ4_NLKernels extends TileDotKernels {
         return Float.float16ToFloat(seg.get(SHORT, block)) * GRID[j < 16 ? b & 0xF : b >>> 4];
     }
 
+    /** Fused decode kernel: a block adds d·Σ GRID[q]·x, the grid looked up in byte lanes. */
+    @Override
+    protected float dotBlocks(MemorySegment seg, long off, float[] x, int xOff, int n) {
+        if (!VECTORISED) return referenceDot(seg, off, x, xOff, n);
+        FloatVector acc = FloatVector.zero(F);
+        for (int b = 0; b < n / 32; b++) {
+            long blk = off + 18L * b;
+            int xo = xOff + 32 * b;
+            FloatVector s = FloatVector.zero(F);
+            for (int j = 0; j < 16; j += L) {
+                ByteVector q = ByteVector.fromMemorySegment(B, seg, blk + 2 + j, LE);
+                ByteVector lo = q.and((byte) 0xF), hi = q.lanewise(VectorOperators.LSHR, 4);
+                lo = L == 16 ? lo.selectFrom(GRID_V) : lo.selectFrom(GRID_V, GRID_HIGH);
+                hi = L == 16 ? hi.selectFrom(GRID_V) : hi.selectFrom(GRID_V, GRID_HIGH);
+                s = ((FloatVector) lo.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, xo + j), s);
+                s = ((FloatVector) hi.convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, xo + 16 + j), s);
+            }
+            acc = s.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(SHORT, blk))), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
     @Override
     protected void dequantizeBlocks(MemorySegment seg, long off, float[] dst, int dstOff, int n) {
         if (!VECTORISED) { referenceDequantize(seg, off, dst, dstOff, n); return; }

@@ -53,18 +53,25 @@ final class Q3_KKernels extends TileDotKernels {
         for (int b = 0; b < n / 256; b++) {
             long blk = off + 110L * b;
             float d = Float.float16ToFloat(seg.get(SHORT, blk + 108));
+            // The scale bytes as three words, unpacked inline: a helper call here made C2 give up inlining the
+            // vector operations below (every vector boxed, ~45 KB allocated per 512 values).
+            int u0 = seg.get(LittleEndian.INT, blk + 96), u1 = seg.get(LittleEndian.INT, blk + 100), u2 = seg.get(LittleEndian.INT, blk + 104);
             for (int g = 0; g < 16; g++) {
-                FloatVector dl = FloatVector.broadcast(F, d * scale(seg, blk + 96, g));
-                int shift = 2 * (g % 8 / 2), bit = g / 2;
+                int scLow = ((g % 8 < 4 ? u0 : u1) >>> 8 * (g % 4) + (g >= 8 ? 4 : 0)) & 0xF;
+                int scHigh = (u2 >>> 8 * (g % 4) + 2 * (g / 4)) & 3;
+                FloatVector dl = FloatVector.broadcast(F, d * ((scLow | scHigh << 4) - 32));
+                int shift = 2 * (g % 8 / 2);
+                byte bitMask = (byte) (1 << g / 2);
+                ByteVector four = ByteVector.broadcast(B, (byte) 4);
                 long qs = blk + 32 + 32 * (g / 8) + 16 * (g % 2), hm = blk + 16 * (g % 2);
                 int o = dstOff + 256 * b + 16 * g;
                 for (int k = 0; k < 16; k += L) {
                     // Shifts in 32-bit lanes: a byte-lane shift by a variable count is not intrinsified (2-4x slower).
                     ByteVector low = ByteVector.fromMemorySegment(B, seg, qs + k, LE)
                             .reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) 3);
-                    ByteVector high = ByteVector.fromMemorySegment(B, seg, hm + k, LE)
-                            .reinterpretAsInts().lanewise(VectorOperators.LSHR, bit).reinterpretAsBytes().and((byte) 1);
-                    ByteVector q = low.sub(high.lanewise(VectorOperators.XOR, (byte) 1).lanewise(VectorOperators.LSHL, 2));
+                    // q = low − 4 where the mask bit is clear: by compare and blend, no byte-lane shift.
+                    ByteVector high = ByteVector.fromMemorySegment(B, seg, hm + k, LE);
+                    ByteVector q = low.sub(four.blend((byte) 0, high.and(bitMask).compare(VectorOperators.NE, (byte) 0)));
                     ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(dl).intoArray(dst, o + k);
                 }
             }

@@ -57,6 +57,29 @@ final class Q4_1Kernels extends TileDotKernels {
         }
     }
 
+    /** Fused decode kernel: a block adds d·Σ q·x + m·Σ x, so the loop multiply-adds raw nibbles and sums x. */
+    @Override
+    protected float dotBlocks(MemorySegment seg, long off, float[] x, int xOff, int n) {
+        if (!VECTORISED) return referenceDot(seg, off, x, xOff, n);
+        FloatVector acc = FloatVector.zero(F), accM = FloatVector.zero(F);
+        for (int b = 0; b < n / 32; b++) {
+            long blk = off + 20L * b;
+            int xo = xOff + 32 * b;
+            FloatVector s = FloatVector.zero(F), xs = FloatVector.zero(F);
+            for (int j = 0; j < 16; j += L) {
+                ByteVector q = ByteVector.fromMemorySegment(B, seg, blk + 4 + j, LE);
+                FloatVector xa = FloatVector.fromArray(F, x, xo + j), xb = FloatVector.fromArray(F, x, xo + 16 + j);
+                s = ((FloatVector) q.and((byte) 0xF).convertShape(VectorOperators.B2F, F, 0)).fma(xa, s);
+                s = ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2F, F, 0)).fma(xb, s);
+                xs = xs.add(xa).add(xb);
+            }
+            int dm = seg.get(LittleEndian.INT, blk);
+            acc = s.fma(FloatVector.broadcast(F, Float.float16ToFloat((short) dm)), acc);
+            accM = xs.fma(FloatVector.broadcast(F, Float.float16ToFloat((short) (dm >>> 16))), accM);
+        }
+        return acc.add(accM).reduceLanes(VectorOperators.ADD);
+    }
+
     @Override
     public boolean canEncode() {
         return true;

@@ -66,6 +66,31 @@ final class Q5_0Kernels extends TileDotKernels {
         }
     }
 
+    /** Fused decode kernel: a block adds d·Σ (q − 16)·x; q is built in 32-bit lanes (low nibble | qh bit j &lt;&lt; 4). */
+    @Override
+    protected float dotBlocks(MemorySegment seg, long off, float[] x, int xOff, int n) {
+        if (!VECTORISED) return referenceDot(seg, off, x, xOff, n);
+        FloatVector acc = FloatVector.zero(F), accM = FloatVector.zero(F);
+        for (int b = 0; b < n / 32; b++) {
+            long blk = off + 22L * b;
+            int xo = xOff + 32 * b;
+            IntVector qh = IntVector.broadcast(I, seg.get(INT, blk + 2));
+            FloatVector s = FloatVector.zero(F);
+            for (int j = 0; j < 16; j += L) {
+                ByteVector q = ByteVector.fromMemorySegment(B, seg, blk + 6 + j, LE);
+                IntVector lo = (IntVector) q.and((byte) 0xF).convertShape(VectorOperators.B2I, I, 0);
+                IntVector hi = (IntVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.B2I, I, 0);
+                IntVector hl = qh.lanewise(VectorOperators.LSHR, IntVector.fromArray(I, BIT_INDEX, j)).and(1).lanewise(VectorOperators.LSHL, 4);
+                IntVector hh = qh.lanewise(VectorOperators.LSHR, IntVector.fromArray(I, BIT_INDEX, j + 16)).and(1).lanewise(VectorOperators.LSHL, 4);
+                FloatVector xa = FloatVector.fromArray(F, x, xo + j), xb = FloatVector.fromArray(F, x, xo + 16 + j);
+                s = ((FloatVector) lo.or(hl).sub(16).convertShape(VectorOperators.I2F, F, 0)).fma(xa, s);
+                s = ((FloatVector) hi.or(hh).sub(16).convertShape(VectorOperators.I2F, F, 0)).fma(xb, s);
+            }
+            acc = s.fma(FloatVector.broadcast(F, Float.float16ToFloat(seg.get(SHORT, blk))), acc);
+        }
+        return acc.add(accM).reduceLanes(VectorOperators.ADD);
+    }
+
     @Override
     public boolean canEncode() {
         return true;

@@ -164,6 +164,50 @@ class QuantTypesTest {
     }
 
     @Test
+    void compiledKernelsDoNotAllocate() throws Exception {
+        // Boxed vectors (C2 failing to intrinsify or inline a Vector API call) show as allocation: correct results,
+        // many times slower. In a JVM of its own, as KQuantsTest checks Q4_K and Q6_K.
+        var jvmArgs = java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments();
+        org.junit.jupiter.api.Assumptions.assumeFalse(jvmArgs.stream().anyMatch(a -> a.startsWith("-XX:TieredStopAtLevel") || a.equals("-Xint")),
+                "needs C2");
+        String javaCommand = ProcessHandle.current().info().command().orElseThrow();
+        Process p = new ProcessBuilder(javaCommand, "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
+                AllocationCheck.class.getName()).redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "allocation check did not finish");
+        assertEquals(0, p.exitValue(), output);
+    }
+
+    /** Exits 1 naming the first type whose compiled dot or dequantise kernel still allocates. */
+    static final class AllocationCheck {
+        public static void main(String[] args) {
+            var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+            Random r = new Random(34);
+            int cols = 512;
+            float sink = 0;
+            try (Arena arena = Arena.ofConfined()) {
+                for (DType t : TYPES) {
+                    MemorySegment seg = randomBlocks(t, r, arena, 1, cols, 0);
+                    float[] x = randoms(r, cols), tile = new float[cols];
+                    long used = Long.MAX_VALUE;
+                    for (int round = 0; round < 40 && used > 8_192; round++) {
+                        long before = threads.getCurrentThreadAllocatedBytes();
+                        for (int i = 0; i < 1000; i++) {
+                            sink += Dequant.dot(t, seg, 0, x, 0, cols);
+                            Dequant.dequantize(t, seg, 0, tile, 0, cols);
+                        }
+                        used = threads.getCurrentThreadAllocatedBytes() - before;
+                    }
+                    if (used > 8_192 || Float.isNaN(sink)) {
+                        System.out.println(t + ": 1000 compiled dot + dequantize calls allocate " + used + " bytes (boxed vectors?)");
+                        System.exit(1);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void encodersRoundTripWithinTheirGrid() {
         Random r = new Random(33);
         float[] x = randoms(r, 256 * 8);
