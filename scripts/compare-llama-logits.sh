@@ -3,7 +3,8 @@
 # llama.cpp is not part of moe4j: pass a program built against your llama.cpp that is called as
 #   DUMP_LOGITS MODEL.gguf ID,ID,... OUT.f32 [threads]
 # and writes llama.cpp's logits of every position as float32 [n_ids, n_vocab] (llama_decode with logits for every
-# token; F32_KV=1 in the environment may ask it for an f32 KV cache).
+# token; F32_KV=1 in the environment may ask it for an f32 KV cache). scripts/llama-logits.cpp is such a program
+# (scripts/compare-llama-quants.sh compiles it against a llama.cpp folder; it takes LLAMA_LOGITS_F32_KV=1).
 #
 #   scripts/compare-llama-logits.sh DUMP_LOGITS FILE.gguf ID,ID,... [FILE.gguf ...]
 #

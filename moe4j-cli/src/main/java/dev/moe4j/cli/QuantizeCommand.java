@@ -2,6 +2,7 @@ package dev.moe4j.cli;
 
 import dev.moe4j.cli.perf.Progress;
 import dev.moe4j.format.gguf.GgufQuantizer;
+import dev.moe4j.format.gguf.QuantMix;
 import dev.moe4j.kernel.Parallel;
 import dev.moe4j.model.HfToGguf;
 import dev.moe4j.tensor.DType;
@@ -17,7 +18,10 @@ import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "quantize", mixinStandardHelpOptions = true,
@@ -32,7 +36,9 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "FILE.gguf", description = "The file to write.")
     Path out;
 
-    @Option(names = "--type", required = true, paramLabel = "TYPE", description = "q8_0, q4_0, q4_k or q6_k; f16, bf16 or f32 convert without quantising.")
+    @Option(names = "--type", required = true, paramLabel = "TYPE",
+            description = "q8_0, q6_k, q5_k, q5_1, q5_0, q4_k, q4_1 or q4_0; the llama-quantize mixes q4_k_m and q5_k_m; "
+                    + "f16, bf16 or f32 convert without quantising.")
     String type;
 
     @Option(names = "--threads", paramLabel = "N", description = "Threads for quantising (default: all cores).")
@@ -41,25 +47,27 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "Print stack traces on errors.")
     boolean verbose;
 
+    /** What {@link #parseType} accepts, best first: the quantised types moe4j can write. */
+    private static final List<DType> QUANTISED = List.of(DType.Q8_0, DType.Q6_K, DType.Q5_K, DType.Q5_1, DType.Q5_0,
+            DType.Q4_K, DType.Q4_1, DType.Q4_0);
+
+    /** A quantised type or f16 by its lower-case name; also bf16 and f32 unless {@code allowF16} (synth's list). */
     static DType parseType(String name, boolean allowF16) {
-        return switch (name.toLowerCase()) {
-            case "q8_0" -> DType.Q8_0;
-            case "q4_0" -> DType.Q4_0;
-            case "q4_k" -> DType.Q4_K;
-            case "q6_k" -> DType.Q6_K;
-            case "f16" -> DType.F16;
-            case "f32", "bf16" -> {
-                if (allowF16) throw new IllegalArgumentException("--type: unknown type '" + name + "' (q8_0, q4_0, q4_k, q6_k, f16)");
-                yield name.equalsIgnoreCase("f32") ? DType.F32 : DType.BF16;
-            }
-            default -> throw new IllegalArgumentException("--type: unknown type '" + name + "' (q8_0, q4_0, q4_k, q6_k, "
-                    + (allowF16 ? "f16)" : "or f16, bf16, f32 to convert without quantising)"));
-        };
+        String lower = name.toLowerCase(Locale.ROOT);
+        List<DType> accepted = new ArrayList<>(QUANTISED);
+        accepted.add(DType.F16);
+        if (!allowF16) accepted.addAll(List.of(DType.BF16, DType.F32));
+        for (DType t : accepted) if (t.name().toLowerCase(Locale.ROOT).equals(lower)) return t;
+        String names = String.join(", ", QUANTISED.stream().map(t -> t.name().toLowerCase(Locale.ROOT)).toList());
+        throw new IllegalArgumentException("--type: unknown type '" + name + "' (" + names
+                + (allowF16 ? ", f16)" : ", " + String.join(", ", QuantMix.names()) + "; or f16, bf16, f32 to convert without quantising)"));
     }
 
     @Override
     public Integer call() {
-        DType t = parseType(type, false);
+        QuantMix mix = QuantMix.byName(type);
+        DType t = mix != null ? mix.base() : parseType(type, false);
+        String label = mix != null ? mix.name() : t.name().toLowerCase(Locale.ROOT);
         if (threads != null) Parallel.setThreads(threads);
         if (!Files.exists(model)) throw new Moe4jException(model + ": no such file or directory");
         if (model.toAbsolutePath().normalize().equals(out.toAbsolutePath().normalize())) {
@@ -68,15 +76,17 @@ final class QuantizeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         boolean folder = Files.isDirectory(model);
         if (!folder && !isGguf(model)) throw new Moe4jException(model + ": not a GGUF file (bad magic) and not a checkpoint folder");
-        Listener listener = new Listener(err, "quantize " + t.name().toLowerCase());
+        Listener listener = new Listener(err, "quantize " + label);
         OutputFile.write(out, err, file -> {
             listener.file = file;
-            if (folder) HfToGguf.quantize(model, out, t, listener);
+            if (folder && mix != null) HfToGguf.quantize(model, out, mix, listener);
+            else if (folder) HfToGguf.quantize(model, out, t, listener);
+            else if (mix != null) GgufQuantizer.quantizeGguf(model, out, mix, listener);
             else GgufQuantizer.quantizeGguf(model, out, t, listener);
         });
         listener.finish();
         err.printf("wrote %s (%s; %d tensors kept wider than %s because of their row length)%n", out, Units.bytes(out.toFile().length()),
-                listener.fallbacks, t.name().toLowerCase());
+                listener.fallbacks, label);
         return 0;
     }
 

@@ -29,6 +29,8 @@ public abstract class TypeKernels {
             new Q4_0Kernels(),
             new Q4_KKernels(),
             new Q6_KKernels(),
+            new Q4_1Kernels(), new Q5_0Kernels(), new Q5_1Kernels(), new Q2_KKernels(), new Q3_KKernels(), new Q5_KKernels(),
+            new IQ4_NLKernels(), new IQ4_XSKernels(),
             new IntegerAndDoubleKernels(DType.I32),
             new IntegerAndDoubleKernels(DType.I64),
             new IntegerAndDoubleKernels(DType.F64),

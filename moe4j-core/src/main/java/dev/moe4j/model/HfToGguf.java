@@ -3,6 +3,7 @@ package dev.moe4j.model;
 import dev.moe4j.format.gguf.GgufQuantizer;
 import dev.moe4j.format.gguf.GgufQuantizer.Rows;
 import dev.moe4j.format.gguf.GgufWriter;
+import dev.moe4j.format.gguf.QuantMix;
 import dev.moe4j.format.safetensors.SafetensorsStore;
 import dev.moe4j.model.TensorNames.Projection;
 import dev.moe4j.tensor.DType;
@@ -36,10 +37,19 @@ public final class HfToGguf {
     }
 
     public static void quantize(Path dir, Path out, DType type, GgufQuantizer.Listener listener) {
+        quantize(dir, out, () -> new GgufQuantizer(type, listener));
+    }
+
+    /** As {@link #quantize(Path, Path, DType, GgufQuantizer.Listener)}, each tensor typed by llama-quantize's {@code mix}. */
+    public static void quantize(Path dir, Path out, QuantMix mix, GgufQuantizer.Listener listener) {
+        quantize(dir, out, () -> new GgufQuantizer(mix, listener));
+    }
+
+    private static void quantize(Path dir, Path out, java.util.function.Supplier<GgufQuantizer> quantizer) {
         try (SafetensorsStore store = SafetensorsStore.open(dir)) {
             ModelConfig config = HfConfigReader.readFolder(dir, store);
             checkSupported(dir, config);
-            HfToGguf h = new HfToGguf(dir, config, store, new GgufQuantizer(type, listener));
+            HfToGguf h = new HfToGguf(dir, config, store, quantizer.get());
             h.metadata();
             h.tensors();
             h.q.write(out);

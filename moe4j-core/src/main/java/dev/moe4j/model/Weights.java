@@ -5,6 +5,7 @@ import dev.moe4j.kernel.Matrix;
 import dev.moe4j.kernel.PackedQ4;
 import dev.moe4j.kernel.PackedQ8;
 import dev.moe4j.kernel.Parallel;
+import dev.moe4j.kernel.TypeKernels;
 import dev.moe4j.tensor.DType;
 import dev.moe4j.tensor.NativeMemory;
 import dev.moe4j.tensor.Tensor;
@@ -100,8 +101,14 @@ public final class Weights implements AutoCloseable {
         }
     }
 
-    private static final Set<DType> WEIGHT_TYPES =
-            Collections.unmodifiableSet(EnumSet.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K));
+    /** Every file type that has kernels for weights (not the integer and double types, not in-memory layouts). */
+    private static final Set<DType> WEIGHT_TYPES = weightTypes();
+
+    private static Set<DType> weightTypes() {
+        EnumSet<DType> s = EnumSet.noneOf(DType.class);
+        for (DType t : DType.values()) if (t.ggmlId >= 0 && TypeKernels.of(t).isWeightType()) s.add(t);
+        return Collections.unmodifiableSet(s);
+    }
 
     /**
      * F16 and BF16 take the same bytes, so a type id changed from one to the other passes every size check;

@@ -14,6 +14,16 @@ public enum DType {
     // high 2-bit pairs, 16 int8 scales (sub-blocks of 16), f16 d: x = d*sc*(q - 32).
     Q4_K(12, 256, 144),
     Q6_K(14, 256, 210),
+    // Further GGML types, laid out as in ggml-common.h (see each one's TypeKernels): legacy 32-value blocks with an
+    // offset (Q4_1, Q5_1) or a fifth bit (Q5_0, Q5_1); 256-value K-quants; 4-bit indexes into a non-linear grid.
+    Q4_1(3, 32, 20),
+    Q5_0(6, 32, 22),
+    Q5_1(7, 32, 24),
+    Q2_K(10, 256, 84),
+    Q3_K(11, 256, 110),
+    Q5_K(13, 256, 176),
+    IQ4_NL(20, 32, 18),
+    IQ4_XS(23, 256, 136),
     BF16(30, 1, 2),
     // Integer and double types appear in safetensors files (token ids, reference outputs), not as weights.
     I32(26, 1, 4),

@@ -27,7 +27,8 @@ class TypeKernelsTest {
     void encodableTypesRoundTripThroughTheirOwnReader() {
         Random r = new Random(21);
         List<DType> encodable = TypeKernels.encodable();
-        assertEquals(Set.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K), Set.copyOf(encodable));
+        assertEquals(Set.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K,
+                DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.Q5_K), Set.copyOf(encodable));
         float[] x = DequantTest.randoms(r, 512);
         for (DType t : encodable) {
             TypeKernels k = TypeKernels.of(t);
@@ -65,6 +66,10 @@ class TypeKernelsTest {
         assertEquals(7, TypeKernels.of(DType.Q8_0).ggufFileType());
         assertEquals(14, TypeKernels.of(DType.Q4_K).ggufFileType());
         assertEquals(18, TypeKernels.of(DType.Q6_K).ggufFileType());
+        assertEquals(3, TypeKernels.of(DType.Q4_1).ggufFileType());
+        assertEquals(8, TypeKernels.of(DType.Q5_0).ggufFileType());
+        assertEquals(9, TypeKernels.of(DType.Q5_1).ggufFileType());
+        assertEquals(16, TypeKernels.of(DType.Q5_K).ggufFileType());
         assertEquals(32, TypeKernels.of(DType.BF16).ggufFileType());
     }
 

@@ -1,6 +1,7 @@
 package dev.moe4j.format.gguf;
 
 import dev.moe4j.tensor.DType;
+import dev.moe4j.tensor.GgmlTypeNames;
 import dev.moe4j.tensor.Tensor;
 import dev.moe4j.tensor.TensorStore;
 import dev.moe4j.util.Moe4jException;
@@ -133,7 +134,7 @@ public final class GgufFile implements TensorStore {
             }
             int typeId = (int) r.u32(what + " type");
             DType type = DType.fromGgml(typeId);
-            if (type == null) throw r.error(what + " has tensor type id " + Integer.toUnsignedString(typeId) + ", which moe4j does not support");
+            if (type == null) throw r.error(what + " has tensor type " + GgmlTypeNames.describe(Integer.toUnsignedLong(typeId)) + ", which moe4j does not support");
             long inner = shape[shape.length - 1];
             if (inner % type.blockSize != 0)
                 throw r.error(what + " is " + type + " but its innermost dimension " + inner + " is not a multiple of the block size " + type.blockSize);

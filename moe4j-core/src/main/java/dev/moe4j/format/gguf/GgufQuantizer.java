@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.LongUnaryOperator;
@@ -20,7 +21,8 @@ import java.util.function.LongUnaryOperator;
  * Writes a quantised GGUF from float weights (F32/F16/BF16), tensor by tensor while streaming, so a
  * multi-GiB model never sits in memory. Which tensors are quantised follows llama-quantize: 1-D tensors
  * (norms, biases) and the routers stay F32; a weight whose rows are not whole blocks of the requested
- * type falls back to Q8_0 (rows of 32) or else F16.
+ * type falls back to Q8_0 (rows of 32) or else F16. With a {@link QuantMix} (Q4_K_M, Q5_K_M) each tensor's type
+ * follows llama-quantize's rules for that mixture, fallbacks included.
  */
 public final class GgufQuantizer {
     /** Rows of a tensor's innermost dimension as floats; must be safe to call from several threads. */
@@ -39,9 +41,15 @@ public final class GgufQuantizer {
     private static final int CHUNK = 1 << 16; // values quantised per task
 
     private final DType type;
+    /** The llama-quantize mixture whose rules pick each tensor's type, or null for one type throughout. */
+    private final QuantMix mix;
     private final Listener listener;
     private final GgufWriter w = new GgufWriter();
+    /** Tensors in file order; their types are chosen at {@link #write}, when the mix can see all of them. */
+    private final List<Pending> pending = new ArrayList<>();
     private long totalBytes;
+
+    private record Pending(String name, long[] shape, Rows rows) {}
 
     public GgufQuantizer(DType type, Listener listener) {
         // F32/F16/BF16 targets make this a plain converter (e.g. a Hugging Face folder to an unquantised GGUF).
@@ -50,6 +58,14 @@ public final class GgufQuantizer {
                     TypeKernels.encodable().stream().map(t -> t.name().toLowerCase(Locale.ROOT)).toList()) + ")");
         }
         this.type = type;
+        this.mix = null;
+        this.listener = listener;
+    }
+
+    /** A quantiser that picks each tensor's type by the rules of llama-quantize's mixture {@code mix}. */
+    public GgufQuantizer(QuantMix mix, Listener listener) {
+        this.type = mix.base();
+        this.mix = mix;
         this.listener = listener;
     }
 
@@ -64,26 +80,59 @@ public final class GgufQuantizer {
 
     /** Adds a tensor, quantised unless {@link #staysF32}; {@code shape} is outermost first. */
     public void add(String name, long[] shape, Rows rows) {
-        DType t = DType.F32;
-        long cols = shape[shape.length - 1];
-        if (!staysF32(name, shape)) {
-            t = cols % type.blockSize == 0 ? type : cols % 32 == 0 ? DType.Q8_0 : DType.F16;
-            if (t != type) listener.fallback(name, type, t, cols);
-        }
-        long n = 1;
-        for (long d : shape) n *= d;
-        DType dtype = t;
-        long count = n;
-        totalBytes += t.bytesFor(n);
-        w.addTensor(name, t, shape, out -> stream(dtype, count, cols, rows, out));
+        pending.add(new Pending(name, shape, rows));
     }
 
-    /** Sets the file type and quantization version, then writes atomically. */
+    /** Chooses every tensor's type, sets the file type and quantization version, then writes atomically. */
     public void write(Path out) {
-        w.putUInt32("general.file_type", TypeKernels.of(type).ggufFileType());
+        List<Pending> quantised = pending.stream().filter(p -> !staysF32(p.name, p.shape)).toList();
+        DType[] wanted = new DType[quantised.size()];
+        if (mix == null) java.util.Arrays.fill(wanted, type);
+        else wanted = mix.plan(quantised.stream().map(Pending::name).toList(), quantised.stream().map(Pending::shape).toList(),
+                layerCount(), expertCount());
+        int q = 0;
+        for (Pending p : pending) {
+            DType t = DType.F32;
+            long cols = p.shape[p.shape.length - 1];
+            if (!staysF32(p.name, p.shape)) {
+                DType want = wanted[q++];
+                // llama-quantize's own fallbacks for a mix; for one type, Q8_0 (rows of 32) or else F16.
+                t = mix != null ? QuantMix.fallback(want, cols) : cols % want.blockSize == 0 ? want : cols % 32 == 0 ? DType.Q8_0 : DType.F16;
+                if (t != want) listener.fallback(p.name, want, t, cols);
+            }
+            long n = 1;
+            for (long d : p.shape) n *= d;
+            DType dtype = t;
+            long count = n;
+            totalBytes += t.bytesFor(n);
+            w.addTensor(p.name, t, p.shape, o -> stream(dtype, count, cols, p.rows, o));
+        }
+        w.putUInt32("general.file_type", mix != null ? mix.fileType() : TypeKernels.of(type).ggufFileType());
         w.putUInt32("general.quantization_version", 2);
         listener.start(totalBytes);
         w.write(out);
+    }
+
+    /** Layers, as the highest {@code blk.N.} among the tensors plus one (0 without any). */
+    private int layerCount() {
+        int layers = 0;
+        for (Pending p : pending) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("^blk\\.(\\d{1,9})\\.").matcher(p.name);
+            if (m.find()) layers = Math.max(layers, Integer.parseInt(m.group(1)) + 1);
+        }
+        return layers;
+    }
+
+    /** Routed experts: the outer dimension of a merged {@code *_exps} tensor, 1 for a dense model. */
+    private int expertCount() {
+        int experts = 1;
+        for (Pending p : pending) {
+            if (p.name.contains("_exps.") && p.shape.length == 3) return (int) p.shape[0];
+            // Older files: one tensor per expert, blk.N.ffn_down.E.weight.
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\.ffn_(?:gate|up|down)\\.(\\d{1,6})\\.weight$").matcher(p.name);
+            if (m.find()) experts = Math.max(experts, Integer.parseInt(m.group(1)) + 1);
+        }
+        return experts;
     }
 
     /** Reads and encodes a few chunks of whole rows per thread at a time, then writes them in order. */
@@ -146,8 +195,16 @@ public final class GgufQuantizer {
 
     /** Requantises an F32/F16/BF16 GGUF, keeping every metadata key with its exact type and the tensor order. */
     public static void quantizeGguf(Path in, Path out, DType type, Listener listener) {
+        quantizeGguf(in, out, new GgufQuantizer(type, listener));
+    }
+
+    /** {@link #quantizeGguf(Path, Path, DType, Listener)} with each tensor's type chosen by llama-quantize's {@code mix}. */
+    public static void quantizeGguf(Path in, Path out, QuantMix mix, Listener listener) {
+        quantizeGguf(in, out, new GgufQuantizer(mix, listener));
+    }
+
+    private static void quantizeGguf(Path in, Path out, GgufQuantizer q) {
         try (GgufFile src = GgufFile.open(in)) {
-            GgufQuantizer q = new GgufQuantizer(type, listener);
             q.w.copyMetadata(src);
             for (Tensor t : src.tensors()) {
                 q.add(t.name(), t.shape(), rowsOf(t, in));

@@ -150,7 +150,11 @@ class GgufCorruptionTest {
         fails(Raw.header(1, 0).tensor("w", 0, 0, 4, 0).pad(32).bytes(new byte[64]).toBytes(), "tensor 'w' dimension 1 is 0");
         fails(Raw.header(1, 0).tensor("w", 0, 0, -1L).pad(32).bytes(new byte[64]).toBytes(), "tensor 'w' dimension");
         fails(Raw.header(1, 0).tensor("w", 0, 0, 1L << 32, 1L << 32, 1L << 32).pad(32).toBytes(), "too many elements");
-        fails(Raw.header(1, 0).tensor("w", 99, 0, 4).pad(32).bytes(new byte[64]).toBytes(), "tensor type id 99");
+        // Unsupported types are named, not only numbered (GgmlTypeNames): a known type, an unknown id, an id past 2^31.
+        fails(Raw.header(1, 0).tensor("w", 144, 0, 4).pad(32).bytes(new byte[64]).toBytes(),
+                "tensor 'w' has tensor type IQ4_KS (id 144), which moe4j does not support");
+        fails(Raw.header(1, 0).tensor("w", 4000, 0, 4).pad(32).bytes(new byte[64]).toBytes(), "tensor type unknown type (id 4000)");
+        fails(Raw.header(1, 0).tensor("w", -1, 0, 4).pad(32).bytes(new byte[64]).toBytes(), "unknown type (id 4294967295)");
         fails(Raw.header(1, 0).tensor("w", DType.Q8_0.ggmlId, 0, 48, 2).pad(32).bytes(new byte[256]).toBytes(),
                 "innermost dimension 48 is not a multiple of the block size 32");
         fails(Raw.header(2, 0).tensor("w", 0, 0, 4).tensor("w", 0, 32, 4).pad(32).bytes(new byte[64]).toBytes(),
