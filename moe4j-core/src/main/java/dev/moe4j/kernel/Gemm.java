@@ -17,7 +17,7 @@ import static dev.moe4j.kernel.Species.L;
  * the mapped file. Several tokens (prefill, an expert's bin) dequantise {@value #R} rows at a time into a
  * small float tile that stays in L1 and multiply it with {@value #T} tokens at a time in a register-blocked
  * micro-kernel, so dequantisation is paid once per row and each weight load feeds {@value #T} FMAs.
- * Repacked types go to their own kernels: {@link PackedQ4}, {@link PackedQ8} and {@link PackedQ4K} for one token,
+ * Repacked types go to their own kernels: {@link PackedQ4}, {@link PackedQ8}, {@link PackedQ4K} and {@link PackedQ6K} for one token,
  * {@link Q4Prefill} (Q4_0 with 16-lane vectors) or {@link PanelGemm} for several.
  */
 public final class Gemm {
@@ -45,6 +45,7 @@ public final class Gemm {
             else if (n > 1) PanelGemm.rows(dt, seg, off, cols, r0, r1, x, xOff, n, out, outOff, outStride);
             else if (dt == DType.Q4_0_R16) PackedQ4.rows(seg, off, cols, r0, r1, ACTIVATIONS.get().quantize(x, xOff, 1, cols), out, outOff, outStride);
             else if (dt == DType.Q4_K_R16) PackedQ4K.rows(seg, off, cols, r0, r1, ACTIVATIONS_K.get().quantize(x, xOff, 1, cols), out, outOff, outStride);
+            else if (dt == DType.Q6_K_R16) PackedQ6K.rows(seg, off, cols, r0, r1, ACTIVATIONS_K.get().quantize(x, xOff, 1, cols), out, outOff, outStride);
             else PackedQ8.rows(seg, off, cols, r0, r1, ACTIVATIONS8.get().prepare(x, xOff, 1, cols), out, outOff, outStride);
             return;
         }

@@ -23,7 +23,7 @@ public final class MatmulJob implements Parallel.Chunks {
     private Matrix[] m = new Matrix[4];
     private float[][] x = new float[4][], out = new float[4][];
     private int[] xOff = new int[4], outOff = new int[4], tokens = new int[4], firstChunk = new int[5];
-    /** Decode activations of each packed part, quantised (Q4_0, Q4_K) or pre-scaled (Q8); parts reading the same x share one. */
+    /** Decode activations of each packed part, quantised (Q4_0; Q4_K and Q6_K) or pre-scaled (Q8); parts reading the same x share one. */
     private PackedQ4.Activations[] owned4 = new PackedQ4.Activations[4], act4 = new PackedQ4.Activations[4];
     private PackedQ8.Activations[] owned8 = new PackedQ8.Activations[4], act8 = new PackedQ8.Activations[4];
     private PackedQ4K.Activations[] ownedK = new PackedQ4K.Activations[4], actK = new PackedQ4K.Activations[4];
@@ -178,7 +178,7 @@ public final class MatmulJob implements Parallel.Chunks {
                 if (same) { act4[p] = act4[p - 1]; continue; }
                 if (owned4[p] == null) owned4[p] = new PackedQ4.Activations();
                 act4[p] = owned4[p].quantize(x[p], xOff[p], n, m[p].cols());
-            } else if (dt == DType.Q4_K_R16) {
+            } else if (dt == DType.Q4_K_R16 || dt == DType.Q6_K_R16) {   // the same 8-bit activations
                 if (same) { actK[p] = actK[p - 1]; continue; }
                 if (ownedK[p] == null) ownedK[p] = new PackedQ4K.Activations();
                 actK[p] = ownedK[p].quantize(x[p], xOff[p], n, m[p].cols());
@@ -210,7 +210,8 @@ public final class MatmulJob implements Parallel.Chunks {
             return;
         }
         if (actK[p] != null) {
-            PackedQ4K.rows(w.data(), w.byteOffset(), w.cols(), r0, r1, actK[p], out[p], outOff[p], w.rows());
+            if (w.dtype() == DType.Q4_K_R16) PackedQ4K.rows(w.data(), w.byteOffset(), w.cols(), r0, r1, actK[p], out[p], outOff[p], w.rows());
+            else PackedQ6K.rows(w.data(), w.byteOffset(), w.cols(), r0, r1, actK[p], out[p], outOff[p], w.rows());
             return;
         }
         if (act8[p] != null) {

@@ -4,6 +4,7 @@ import dev.moe4j.kernel.Dequant;
 import dev.moe4j.kernel.Matrix;
 import dev.moe4j.kernel.PackedQ4;
 import dev.moe4j.kernel.PackedQ4K;
+import dev.moe4j.kernel.PackedQ6K;
 import dev.moe4j.kernel.PackedQ8;
 import dev.moe4j.kernel.Parallel;
 import dev.moe4j.tensor.DType;
@@ -32,8 +33,8 @@ import java.util.function.Predicate;
  * which would otherwise leave an optional tensor silently unused — is reported ({@link #checkAllUsed}).
  *
  * <p>For inference ({@link #forInference}) the weights that matrix products read are also brought into the
- * layout the fastest kernel wants: Q4_0, Q8_0 and Q4_K matrices are repacked into {@link DType#Q4_0_R16},
- * {@link DType#Q8_0_R16} and {@link DType#Q4_K_R16} in memory of their own (the same size; Q4_K 4 bytes more
+ * layout the fastest kernel wants: Q4_0, Q8_0, Q4_K and Q6_K matrices are repacked into {@link DType#Q4_0_R16},
+ * {@link DType#Q8_0_R16}, {@link DType#Q4_K_R16} and {@link DType#Q6_K_R16} in memory of their own (the same size; Q4_K 4 bytes more
  * per 256 values, 2.8 %; huge pages where the system gives them), and their pages of the mapped file are
  * released, so resident memory stays at about the file's size.
  */
@@ -156,6 +157,7 @@ public final class Weights implements AutoCloseable {
         DType packedType = switch (t.dtype()) {
             case Q4_0, Q8_0 -> PackedQ4.packable(t.dim(-2), t.dim(-1)) ? (t.dtype() == DType.Q4_0 ? DType.Q4_0_R16 : DType.Q8_0_R16) : null;
             case Q4_K -> PackedQ4K.VECTOR && PackedQ4K.packable(t.dim(-2), t.dim(-1)) ? DType.Q4_K_R16 : null;
+            case Q6_K -> PackedQ6K.VECTOR && PackedQ6K.packable(t.dim(-2), t.dim(-1)) ? DType.Q6_K_R16 : null;
             default -> null;
         };
         if (packedType == null) return t;
@@ -173,7 +175,8 @@ public final class Weights implements AutoCloseable {
                 switch (packedType) {
                     case Q4_0_R16 -> PackedQ4.packPanel(t.data(), dst, cols, p);
                     case Q8_0_R16 -> PackedQ8.packPanel(t.data(), dst, cols, p);
-                    default -> PackedQ4K.packPanel(t.data(), dst, cols, p);
+                    case Q4_K_R16 -> PackedQ4K.packPanel(t.data(), dst, cols, p);
+                    default -> PackedQ6K.packPanel(t.data(), dst, cols, p);
                 }
             }
         });
