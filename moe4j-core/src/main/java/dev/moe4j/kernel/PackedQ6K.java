@@ -59,13 +59,13 @@ public final class PackedQ6K {
     // ---- packing -------------------------------------------------------------------------------------
 
     private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, LE);
+    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, LE);
 
     /** Packs panel {@code p} of a Q6_K matrix whose rows start at {@code src} into {@code dst} (same offsets). */
     public static void packPanel(MemorySegment src, MemorySegment dst, int cols, long p) {
         int nsb = cols / 256, rowBytes = 210 * nsb, bytes = PANEL * rowBytes;
         byte[][] stage = PackStage.read(src, p * bytes, bytes);
         byte[] in = stage[0], out = stage[1];
-        int[] q = new int[16];
         for (int sb = 0; sb < nsb; sb++) {
             int o = SB_BYTES * sb;
             for (int i = 0; i < PANEL; i++) {
@@ -74,25 +74,19 @@ public final class PackedQ6K {
                 out[o + D + 2 * i + 1] = in[blk + 209];
                 for (int s = 0; s < 16; s++) {
                     out[o + SCALES + 16 * s + i] = in[blk + 192 + s];
-                    // Value 16s + e of the super-block: half h = s / 8, quarter u = (s % 8) / 2, l = 16·(s % 2) + e.
-                    int h = s / 8, u = (s % 8) / 2;
-                    for (int e = 0; e < 16; e++) {
-                        int l = 16 * (s % 2) + e;
-                        int lo = (in[blk + 64 * h + l + 32 * (u % 2)] & 0xFF) >>> (u < 2 ? 0 : 4) & 0xF;
-                        int hi = (in[blk + 128 + 32 * h + l] & 0xFF) >>> (2 * u) & 3;
-                        q[e] = lo | hi << 4;
-                    }
+                    // Value 16s + e of the super-block (half h = s / 8, quarter u = (s % 8) / 2, l = 16·(s % 2) + e):
+                    // low nibble (u < 2: low, else high) of ql byte 64h + 32·(u % 2) + l, high bits 2u.. of qh byte
+                    // 32h + l. Columns 2k + parity are every other byte of a 16-byte run, gathered 8 bytes at a time.
+                    int h = s / 8, u = (s % 8) / 2, l = 16 * (s % 2);
+                    int lo = blk + 64 * h + 32 * (u % 2) + l, hi = blk + 128 + 32 * h + l, nibble = u < 2 ? 0 : 4;
+                    long lo0 = (long) LONG_LE.get(in, lo), lo1 = (long) LONG_LE.get(in, lo + 8);
+                    long hi0 = (long) LONG_LE.get(in, hi), hi1 = (long) LONG_LE.get(in, hi + 8);
                     int at = o + QS + SUB_BYTES * s + 4 * i;
                     for (int par = 0; par < 2; par++) {
-                        int g0 = 0, g1 = 0, g2 = 0;
-                        for (int k = 0; k < 4; k++) {
-                            g0 |= (q[2 * k + par] & 0xF) << 4 * k;
-                            g1 |= (q[8 + 2 * k + par] & 0xF) << 4 * k;
-                        }
-                        for (int k = 0; k < 8; k++) g2 |= (q[2 * k + par] >>> 4) << 2 * k;
-                        SHORT_LE.set(out, at + 2 * par, (short) g0);
-                        SHORT_LE.set(out, at + 64 + 2 * par, (short) g1);
-                        SHORT_LE.set(out, at + 128 + 2 * par, (short) g2);
+                        long nib = 0x000F000F000F000FL << (8 * par + nibble), two = 0x0003000300030003L << (8 * par + 2 * u);
+                        SHORT_LE.set(out, at + 2 * par, (short) Long.compress(lo0, nib));
+                        SHORT_LE.set(out, at + 64 + 2 * par, (short) Long.compress(lo1, nib));
+                        SHORT_LE.set(out, at + 128 + 2 * par, (short) (Long.compress(hi0, two) | Long.compress(hi1, two) << 8));
                     }
                 }
             }
