@@ -2,6 +2,8 @@ package dev.moe4j.bench;
 
 import dev.moe4j.kernel.Matrix;
 import dev.moe4j.kernel.PackedQ4;
+import dev.moe4j.kernel.PackedQ4K;
+import dev.moe4j.kernel.PackedQ6K;
 import dev.moe4j.kernel.PackedQ8;
 import dev.moe4j.kernel.Parallel;
 import dev.moe4j.kernel.Quantize;
@@ -37,8 +39,8 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
 public class KernelBench {
-    /** Q4_0_R16, Q8_0_R16: Q4_0 and Q8_0 repacked as at model load (what inference runs for those matrices). */
-    @Param({"F32", "F16", "BF16", "Q8_0", "Q8_0_R16", "Q4_0", "Q4_0_R16", "Q4_K", "Q6_K"})
+    /** The _R16 types: Q4_0, Q8_0, Q4_K and Q6_K repacked as at model load (what inference runs for those matrices). */
+    @Param({"F32", "F16", "BF16", "Q8_0", "Q8_0_R16", "Q4_0", "Q4_0_R16", "Q4_K", "Q4_K_R16", "Q6_K", "Q6_K_R16"})
     public String dtype;
 
     @Param({"2048"})
@@ -61,14 +63,24 @@ public class KernelBench {
         Random r = new Random(1);
         float[] w = new float[rows * cols];
         for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian() * 0.02f;
-        DType stored = t == DType.Q4_0_R16 ? DType.Q4_0 : t == DType.Q8_0_R16 ? DType.Q8_0 : t;
+        DType stored = switch (t) {
+            case Q4_0_R16 -> DType.Q4_0;
+            case Q8_0_R16 -> DType.Q8_0;
+            case Q4_K_R16 -> DType.Q4_K;
+            case Q6_K_R16 -> DType.Q6_K;
+            default -> t;
+        };
         MemorySegment seg = Arena.global().allocate(stored.bytesFor(w.length), 64);
         Quantize.encode(stored, w, 0, w.length, seg, 0);
         if (t.isPacked()) {
-            MemorySegment packed = Arena.global().allocate(seg.byteSize(), 64);
+            MemorySegment packed = Arena.global().allocate(t.bytesFor(w.length), 64);
             for (int p = 0; p < rows / PackedQ4.PANEL; p++) {
-                if (t == DType.Q4_0_R16) PackedQ4.packPanel(seg, packed, cols, p);
-                else PackedQ8.packPanel(seg, packed, cols, p);
+                switch (t) {
+                    case Q4_0_R16 -> PackedQ4.packPanel(seg, packed, cols, p);
+                    case Q8_0_R16 -> PackedQ8.packPanel(seg, packed, cols, p);
+                    case Q4_K_R16 -> PackedQ4K.packPanel(seg, packed, cols, p);
+                    default -> PackedQ6K.packPanel(seg, packed, cols, p);
+                }
             }
             seg = packed;
         }

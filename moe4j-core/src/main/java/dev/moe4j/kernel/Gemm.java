@@ -17,7 +17,7 @@ import static dev.moe4j.kernel.Species.L;
  * the mapped file. Several tokens (prefill, an expert's bin) dequantise {@value #R} rows at a time into a
  * small float tile that stays in L1 and multiply it with {@value #T} tokens at a time in a register-blocked
  * micro-kernel, so dequantisation is paid once per row and each weight load feeds {@value #T} FMAs.
- * Repacked types go to their own kernels: {@link PackedQ4} and {@link PackedQ8} for one token,
+ * Repacked types go to their own kernels: {@link PackedQ4}, {@link PackedQ8}, {@link PackedQ4K} and {@link PackedQ6K} for one token,
  * {@link Q4Prefill} (Q4_0 with 16-lane vectors) or {@link PanelGemm} for several.
  */
 public final class Gemm {
@@ -28,6 +28,7 @@ public final class Gemm {
     /** Per thread: activations quantised for packed Q4 rows (MatmulJob quantises once per dispatch instead). */
     private static final ThreadLocal<PackedQ4.Activations> ACTIVATIONS = ThreadLocal.withInitial(PackedQ4.Activations::new);
     private static final ThreadLocal<Q4Prefill.Quantized> QUANTIZED = ThreadLocal.withInitial(Q4Prefill.Quantized::new);
+    private static final ThreadLocal<PackedQ4K.Activations> ACTIVATIONS_K = ThreadLocal.withInitial(PackedQ4K.Activations::new);
     private static final ThreadLocal<PackedQ8.Activations> ACTIVATIONS8 = ThreadLocal.withInitial(PackedQ8.Activations::new);
     /** Per thread: a float tile of R rows (grown to the widest matrix seen) and R*T sums. */
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[R * T]});
@@ -43,6 +44,8 @@ public final class Gemm {
                 Q4Prefill.rows(seg, off, cols, r0, r1, QUANTIZED.get().of(x, xOff, n, cols), out, outOff, outStride);
             else if (n > 1) PanelGemm.rows(dt, seg, off, cols, r0, r1, x, xOff, n, out, outOff, outStride);
             else if (dt == DType.Q4_0_R16) PackedQ4.rows(seg, off, cols, r0, r1, ACTIVATIONS.get().quantize(x, xOff, 1, cols), out, outOff, outStride);
+            else if (dt == DType.Q4_K_R16) PackedQ4K.rows(seg, off, cols, r0, r1, ACTIVATIONS_K.get().quantize(x, xOff, 1, cols), out, outOff, outStride);
+            else if (dt == DType.Q6_K_R16) PackedQ6K.rows(seg, off, cols, r0, r1, ACTIVATIONS_K.get().quantize(x, xOff, 1, cols), out, outOff, outStride);
             else PackedQ8.rows(seg, off, cols, r0, r1, ACTIVATIONS8.get().prepare(x, xOff, 1, cols), out, outOff, outStride);
             return;
         }

@@ -23,9 +23,10 @@ public final class MatmulJob implements Parallel.Chunks {
     private Matrix[] m = new Matrix[4];
     private float[][] x = new float[4][], out = new float[4][];
     private int[] xOff = new int[4], outOff = new int[4], tokens = new int[4], firstChunk = new int[5];
-    /** Decode activations of each packed part, quantised (Q4) or pre-scaled (Q8); parts reading the same x share one. */
+    /** Decode activations of each packed part, quantised (Q4_0; Q4_K and Q6_K) or pre-scaled (Q8); parts reading the same x share one. */
     private PackedQ4.Activations[] owned4 = new PackedQ4.Activations[4], act4 = new PackedQ4.Activations[4];
     private PackedQ8.Activations[] owned8 = new PackedQ8.Activations[4], act8 = new PackedQ8.Activations[4];
+    private PackedQ4K.Activations[] ownedK = new PackedQ4K.Activations[4], actK = new PackedQ4K.Activations[4];
     /** Prefill activations of each packed part, interleaved by 8 tokens; parts reading the same x share one. */
     private PanelGemm.Interleaved[] ownedI = new PanelGemm.Interleaved[4], actI = new PanelGemm.Interleaved[4];
     private Q4Prefill.Quantized[] ownedQ = new Q4Prefill.Quantized[4], actQ = new Q4Prefill.Quantized[4];
@@ -83,6 +84,8 @@ public final class MatmulJob implements Parallel.Chunks {
         act4 = Arrays.copyOf(act4, n);
         owned8 = Arrays.copyOf(owned8, n);
         act8 = Arrays.copyOf(act8, n);
+        ownedK = Arrays.copyOf(ownedK, n);
+        actK = Arrays.copyOf(actK, n);
         ownedI = Arrays.copyOf(ownedI, n);
         actI = Arrays.copyOf(actI, n);
         ownedQ = Arrays.copyOf(ownedQ, n);
@@ -135,6 +138,7 @@ public final class MatmulJob implements Parallel.Chunks {
             Arrays.fill(out, 0, parts, null);
             Arrays.fill(act4, 0, parts, null);
             Arrays.fill(act8, 0, parts, null);
+            Arrays.fill(actK, 0, parts, null);
             Arrays.fill(actI, 0, parts, null);
             Arrays.fill(actQ, 0, parts, null);
             parts = 0;
@@ -174,6 +178,10 @@ public final class MatmulJob implements Parallel.Chunks {
                 if (same) { act4[p] = act4[p - 1]; continue; }
                 if (owned4[p] == null) owned4[p] = new PackedQ4.Activations();
                 act4[p] = owned4[p].quantize(x[p], xOff[p], n, m[p].cols());
+            } else if (dt == DType.Q4_K_R16 || dt == DType.Q6_K_R16) {   // the same 8-bit activations
+                if (same) { actK[p] = actK[p - 1]; continue; }
+                if (ownedK[p] == null) ownedK[p] = new PackedQ4K.Activations();
+                actK[p] = ownedK[p].quantize(x[p], xOff[p], n, m[p].cols());
             } else {
                 if (same) { act8[p] = act8[p - 1]; continue; }
                 if (owned8[p] == null) owned8[p] = new PackedQ8.Activations();
@@ -199,6 +207,11 @@ public final class MatmulJob implements Parallel.Chunks {
         int r0 = (chunk - firstChunk[p]) * chunkRows, r1 = Math.min(w.rows(), r0 + chunkRows);
         if (act4[p] != null) {
             PackedQ4.rows(w.data(), w.byteOffset(), w.cols(), r0, r1, act4[p], out[p], outOff[p], w.rows());
+            return;
+        }
+        if (actK[p] != null) {
+            if (w.dtype() == DType.Q4_K_R16) PackedQ4K.rows(w.data(), w.byteOffset(), w.cols(), r0, r1, actK[p], out[p], outOff[p], w.rows());
+            else PackedQ6K.rows(w.data(), w.byteOffset(), w.cols(), r0, r1, actK[p], out[p], outOff[p], w.rows());
             return;
         }
         if (act8[p] != null) {

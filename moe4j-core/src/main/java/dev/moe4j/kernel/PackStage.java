@@ -15,9 +15,14 @@ final class PackStage {
 
     /** [0]: {@code bytes} bytes of {@code src} from {@code offset}; [1]: an array to pack them into. */
     static byte[][] read(MemorySegment src, long offset, int bytes) {
+        return read(src, offset, bytes, bytes);
+    }
+
+    /** As {@link #read(MemorySegment, long, int)}, for a packed layout of {@code packedBytes} bytes. */
+    static byte[][] read(MemorySegment src, long offset, int bytes, int packedBytes) {
         byte[][] stage = STAGE.get();
-        if (stage[0].length < bytes) {
-            stage = new byte[][] {new byte[bytes], new byte[bytes]};
+        if (stage[0].length < bytes || stage[1].length < packedBytes) {
+            stage = new byte[][] {new byte[Math.max(bytes, stage[0].length)], new byte[Math.max(packedBytes, stage[1].length)]};
             STAGE.set(stage);
         }
         MemorySegment.copy(src, ValueLayout.JAVA_BYTE, offset, stage[0], 0, bytes);

@@ -11,7 +11,7 @@ import static dev.moe4j.kernel.Species.L;
 
 /**
  * Several tokens (prefill, an expert's bin) times packed weights ({@link DType#Q4_0_R16},
- * {@link DType#Q8_0_R16}): two panels at a time are dequantised into a float tile, column-major with 16 rows
+ * {@link DType#Q8_0_R16}, {@link DType#Q4_K_R16}, {@link DType#Q6_K_R16}): two panels at a time are dequantised into a float tile, column-major with 16 rows
  * per column, and multiplied with up to 8 tokens at a time as outer products, 2 × 16 rows per column load.
  * The tokens are read {@link Interleaved}, eight to a column: one index for all eight broadcasts instead of
  * eight (olmoe-mini Q4_0 pp128 through this path: 725 → 821 tokens/s in `bench`).
@@ -91,8 +91,12 @@ public final class PanelGemm {
             int panels = Math.min(2, (r1 - p0 + PANEL - 1) / PANEL);
             for (int q = 0; q < panels; q++) {
                 long panel = off + panelBytes * (p0 / PANEL + q);
-                if (dt == DType.Q4_0_R16) PackedQ4.dequantizePanel(seg, panel, cols, tile, q * PANEL * cols);
-                else PackedQ8.dequantizePanel(seg, panel, cols, tile, q * PANEL * cols);
+                switch (dt) {
+                    case Q4_0_R16 -> PackedQ4.dequantizePanel(seg, panel, cols, tile, q * PANEL * cols);
+                    case Q4_K_R16 -> PackedQ4K.dequantizePanel(seg, panel, cols, tile, q * PANEL * cols);
+                    case Q6_K_R16 -> PackedQ6K.dequantizePanel(seg, panel, cols, tile, q * PANEL * cols);
+                    default -> PackedQ8.dequantizePanel(seg, panel, cols, tile, q * PANEL * cols);
+                }
             }
             int rowsHere = Math.min(panels * PANEL, r1 - p0), groups = (rowsHere + L - 1) / L;
             for (int g = 0; g < groups; g += 2) {

@@ -35,7 +35,9 @@ public abstract class TypeKernels {
             new IntegerAndDoubleKernels(DType.I64),
             new IntegerAndDoubleKernels(DType.F64),
             new PackedKernels(DType.Q4_0_R16),
-            new PackedKernels(DType.Q8_0_R16));
+            new PackedKernels(DType.Q8_0_R16),
+            new PackedKernels(DType.Q4_K_R16),
+            new PackedKernels(DType.Q6_K_R16));
 
     private static TypeKernels[] register(TypeKernels... all) {
         TypeKernels[] byOrdinal = new TypeKernels[DType.values().length];

@@ -32,7 +32,11 @@ public enum DType {
     // Not file types: Q4_0 and Q8_0 rows repacked in memory for faster kernels (see kernel.PackedQ4, PackedQ8).
     // Same bytes per value as the file type, but rows come in panels of 16 and a row is not contiguous.
     Q4_0_R16(-1, 32, 18),
-    Q8_0_R16(-2, 32, 34);
+    Q8_0_R16(-2, 32, 34),
+    // Q4_K rows repacked (kernel.PackedQ4K): 4 bytes more per super-block, the 6-bit scales and mins unpacked.
+    Q4_K_R16(-3, 256, 148),
+    // Q6_K rows repacked (kernel.PackedQ6K), same bytes.
+    Q6_K_R16(-4, 256, 210);
 
     /** The GGML type id used in GGUF files. */
     public final int ggmlId;
@@ -57,7 +61,7 @@ public enum DType {
 
     /** Whether rows are repacked in panels of 16 (an in-memory layout: rows are not contiguous). */
     public boolean isPacked() {
-        return this == Q4_0_R16 || this == Q8_0_R16;
+        return this == Q4_0_R16 || this == Q8_0_R16 || this == Q4_K_R16 || this == Q6_K_R16;
     }
 
     /** The type with this GGML id, or null when moe4j does not support it. */

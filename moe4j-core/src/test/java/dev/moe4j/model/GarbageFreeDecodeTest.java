@@ -69,6 +69,16 @@ class GarbageFreeDecodeTest {
     }
 
     @Test
+    void olmoeInQ4_KAndQ6_KRepackedForIntegerDots() {
+        // Expert width 256: every matrix is whole Q4_K / Q6_K super-blocks, repacked at load, decoded on 8-bit activations.
+        SyntheticModel sm = new SyntheticModel(Architecture.OLMOE, 512, 256, 2, 16, 4, 32, 8, 2, 256, 0, 10000.0, 4);
+        sm.writeGguf(tmp.resolve("olmoe-q4k.gguf"), false, DType.Q4_K);
+        assertDecodeIsGarbageFree(tmp.resolve("olmoe-q4k.gguf"));
+        sm.writeGguf(tmp.resolve("olmoe-q6k.gguf"), false, DType.Q6_K);
+        assertDecodeIsGarbageFree(tmp.resolve("olmoe-q6k.gguf"));
+    }
+
+    @Test
     void qwen2MoeWithSharedExpertAndBiases() {
         SyntheticModel sm = new SyntheticModel(Architecture.QWEN2_MOE, 512, 256, 2, 16, 4, 32, 8, 2, 128, 256, 1000000.0, 2);
         sm.writeGguf(tmp.resolve("qwen2.gguf"), false, DType.F32);

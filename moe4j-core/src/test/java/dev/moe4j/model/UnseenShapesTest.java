@@ -77,6 +77,33 @@ class UnseenShapesTest {
         }
     }
 
+    /**
+     * Q4_K and Q6_K matrices whose rows are whole super-blocks (hidden and expert width 256) are repacked at load
+     * (Q4_K_R16, Q6_K_R16): decode runs their integer kernels on 8-bit activations, prefill their dequantised
+     * panels. A layout slip would put the error near 1; the quantisation alone keeps it far below.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.EnumSource(value = DType.class, names = {"Q4_K", "Q6_K"})
+    void repackedKQuantFilesStayCloseToTheReference(DType type) {
+        SyntheticModel sm = new SyntheticModel(Architecture.QWEN2_MOE, 50, 256, 2, 4, 2, 64, 6, 2, 256, 256, 10000.0, 11);
+        int[] ids = {3, 14, 15, 9, 26, 5, 35, 8, 9, 7};
+        double[][] ref = new NaiveReference(sm).forward(ids);
+        sm.writeGguf(tmp.resolve("k.gguf"), false, type);
+        try (Model model = Model.load(tmp.resolve("k.gguf"))) {
+            MoeTransformer tf = model.transformer();
+            double err = relativeError(tf.forward(ids, tf.newCache(ids.length), true), ref);
+            KvCache cache = tf.newCache(ids.length);
+            int v = ref[0].length;
+            float[] stepwise = new float[ids.length * v];
+            for (int t = 0; t < ids.length; t++) System.arraycopy(tf.forward(new int[] {ids[t]}, cache, false), 0, stepwise, t * v, v);
+            double stepErr = relativeError(stepwise, ref);
+            System.out.printf(java.util.Locale.ROOT, "%s file, repacked: relative error %.3g in one pass, %.3g token by token%n", type, err, stepErr);
+            double bound = type == DType.Q4_K ? 0.3 : 0.1;
+            assertTrue(err <= bound, type + ": relative error " + err + " > " + bound);
+            assertTrue(stepErr <= bound, type + ": token by token, relative error " + stepErr + " > " + bound);
+        }
+    }
+
     static double relativeError(float[] got, double[][] ref) {
         double num = 0, den = 0;
         int v = ref[0].length;
