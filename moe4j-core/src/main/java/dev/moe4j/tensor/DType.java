@@ -22,7 +22,18 @@ public enum DType {
     // Not file types: Q4_0 and Q8_0 rows repacked in memory for faster kernels (see kernel.PackedQ4, PackedQ8).
     // Same bytes per value as the file type, but rows come in panels of 16 and a row is not contiguous.
     Q4_0_R16(-1, 32, 18),
-    Q8_0_R16(-2, 32, 34);
+    Q8_0_R16(-2, 32, 34),
+
+    // ---- Microscaled FP4 and float8 (gpt-oss; DeepSeek-V3 and Qwen3 "-FP8" checkpoints) ----
+    // MXFP4 (ggml-common.h block_mxfp4): an E8M0 scale byte e, 16 bytes of e2m1 codes (value j in the low nibble
+    // of byte j, value j + 16 in its high nibble): x = kvalue[code] · 2^(e − 128), kvalues the doubled e2m1 grid.
+    MXFP4(39, 32, 17),
+    // Not weight types: safetensors U8 (MXFP4 *_blocks / *_scales) and F8_E4M3 as stored, before repacking.
+    U8(-3, 1, 1),
+    F8_E4M3(-4, 1, 1),
+    // Not a file type: float8 e4m3 weights repacked at load with their block scale (weight_scale_inv):
+    // a float32 scale s, then 32 e4m3 bytes: x = s · e4m3(q).
+    F8_E4M3_B32(-5, 32, 36);
 
     /** The GGML type id used in GGUF files. */
     public final int ggmlId;
