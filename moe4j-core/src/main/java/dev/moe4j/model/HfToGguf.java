@@ -24,7 +24,7 @@ public final class HfToGguf {
     private final ModelConfig c;
     private final Weights w;
     private final TensorNames hf;
-    private final GgufTensorNames gg = new GgufTensorNames();
+    private final TensorNames gg;
     private final GgufQuantizer q;
 
     private HfToGguf(Path dir, ModelConfig config, SafetensorsStore store, GgufQuantizer q) {
@@ -32,6 +32,7 @@ public final class HfToGguf {
         this.c = config;
         this.w = new Weights(store);
         this.hf = new HfTensorNames(config.architecture());
+        this.gg = config.architecture().ggufNames();
         this.q = q;
     }
 
@@ -91,6 +92,8 @@ public final class HfToGguf {
             optional(gg.qBias(l), hf.qBias(l), qd);
             optional(gg.kBias(l), hf.kBias(l), kv);
             optional(gg.vBias(l), hf.vBias(l), kv);
+            optional(gg.oBias(l), hf.oBias(l), d);
+            optional(gg.sinks(l), hf.sinks(l), c.heads());
             switch (c.architecture().qkNorm) {
                 case WHOLE -> { add(gg.qNorm(l), w.require(hf.qNorm(l), qd)); add(gg.kNorm(l), w.require(hf.kNorm(l), kv)); }
                 case PER_HEAD -> { add(gg.qNorm(l), w.require(hf.qNorm(l), c.headDim())); add(gg.kNorm(l), w.require(hf.kNorm(l), c.headDim())); }
@@ -106,8 +109,10 @@ public final class HfToGguf {
             return;
         }
         add(gg.router(l), w.require(hf.router(l), c.experts(), d));
+        optional(gg.routerBias(l), hf.routerBias(l), c.experts());
         if (w.has(hf.selectionBias(l))) add(gg.selectionBias(l), w.require(hf.selectionBias(l), c.experts()));
-        experts(l);
+        if (c.architecture() == Architecture.GPT_OSS) GptOssToGguf.experts(c, w, hf, gg, q, l);
+        else experts(l);
         int sf = c.sharedExpertFfn();
         if (sf > 0) {
             add(gg.sharedExpert(l, Projection.GATE), w.require(hf.sharedExpert(l, Projection.GATE), sf, d));

@@ -32,14 +32,14 @@ public final class Model implements AutoCloseable {
     private final String chatTemplate;   // null when the checkpoint has none
 
     private Model(Path source, Format format, TensorStore store, ModelConfig config, Tokenizer tokenizer, String chatTemplate,
-                  TensorNames names) {
+                  TensorNames names, Quantization quantization) {
         this.source = source;
         this.format = format;
         this.store = store;
         this.config = config;
         this.tokenizer = tokenizer;
         this.chatTemplate = chatTemplate;
-        this.weights = Weights.forInference(store);
+        this.weights = Weights.forInference(store, quantization);
         try {
             this.transformer = new ModelBuilder(config, names, weights).build();
         } catch (RuntimeException e) {
@@ -83,7 +83,7 @@ public final class Model implements AutoCloseable {
             Map<String, Object> meta = gguf.metadata();
             Tokenizer tok = meta.containsKey("tokenizer.ggml.model") ? Tokenizers.fromGgufMetadata(meta, path.toString()) : null;
             String template = meta.get("tokenizer.chat_template") instanceof String s ? s : null;
-            return new Model(path, Format.GGUF, gguf, config, tok, template, new GgufTensorNames());
+            return new Model(path, Format.GGUF, gguf, config, tok, template, config.architecture().ggufNames(), Quantization.NONE);
         } catch (RuntimeException e) {
             gguf.close();
             throw e;
@@ -94,10 +94,11 @@ public final class Model implements AutoCloseable {
         SafetensorsStore store = SafetensorsStore.open(dir);
         try {
             ModelConfig config = HfConfigReader.readFolder(dir, store);
+            Quantization quantization = Quantization.readFolder(dir);
             boolean hasTokenizer = Files.exists(dir.resolve("tokenizer.json")) || Files.exists(dir.resolve("tokenizer.model"));
             Tokenizer tok = hasTokenizer ? Tokenizers.fromHuggingFaceFolder(dir) : null;
             return new Model(dir, Format.SAFETENSORS, store, config, tok, readChatTemplate(dir),
-                    new HfTensorNames(config.architecture()));
+                    new HfTensorNames(config.architecture()), quantization);
         } catch (RuntimeException e) {
             store.close();
             throw e;

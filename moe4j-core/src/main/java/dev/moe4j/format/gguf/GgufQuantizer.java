@@ -57,18 +57,27 @@ public final class GgufQuantizer {
         return w;
     }
 
-    /** Whether llama-quantize leaves this tensor in F32: 1-D tensors and the expert routers. */
+    /** Whether llama-quantize leaves this tensor in F32: 1-D tensors, biases (gpt-oss's are 2-D) and the expert routers. */
     public static boolean staysF32(String name, long[] shape) {
-        return shape.length == 1 || name.endsWith("ffn_gate_inp.weight") || name.endsWith("ffn_gate_inp_shexp.weight");
+        return shape.length == 1 || name.endsWith(".bias") || name.endsWith("ffn_gate_inp.weight") || name.endsWith("ffn_gate_inp_shexp.weight");
     }
 
-    /** Adds a tensor, quantised unless {@link #staysF32}; {@code shape} is outermost first. */
+    /**
+     * Adds a tensor, quantised unless {@link #staysF32}; {@code shape} is outermost first. For MXFP4 files (llama.cpp's
+     * {@code MXFP4_MOE}) only merged 3-D expert tensors are MXFP4 and every other weight is Q8_0.
+     */
     public void add(String name, long[] shape, Rows rows) {
+        DType wanted = type == DType.MXFP4 && !(shape.length == 3 && shape[0] > 1) ? DType.Q8_0 : type;
+        add(name, shape, rows, wanted);
+    }
+
+    /** Adds a weight in {@code wanted} whatever the file's type (gpt-oss experts are MXFP4 in every quantised file). */
+    public void add(String name, long[] shape, Rows rows, DType wanted) {
         DType t = DType.F32;
         long cols = shape[shape.length - 1];
         if (!staysF32(name, shape)) {
-            t = cols % type.blockSize == 0 ? type : cols % 32 == 0 ? DType.Q8_0 : DType.F16;
-            if (t != type) listener.fallback(name, type, t, cols);
+            t = cols % wanted.blockSize == 0 ? wanted : cols % 32 == 0 ? DType.Q8_0 : DType.F16;
+            if (t != wanted) listener.fallback(name, wanted, t, cols);
         }
         long n = 1;
         for (long d : shape) n *= d;
@@ -116,6 +125,10 @@ public final class GgufQuantizer {
     // ---- row sources ----
 
     /** The rows of a float tensor; quantised inputs are refused, since requantising compounds the error. */
+    public boolean quantizes() {
+        return type.isQuantized();
+    }
+
     public static Rows rowsOf(Tensor t, Path source) {
         if (t.dtype() != DType.F32 && t.dtype() != DType.F16 && t.dtype() != DType.BF16) {
             throw new Moe4jException(source + ": tensor '" + t.name() + "' is " + t.dtype()
