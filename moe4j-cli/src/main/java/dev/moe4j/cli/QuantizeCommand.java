@@ -32,7 +32,7 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "FILE.gguf", description = "The file to write.")
     Path out;
 
-    @Option(names = "--type", required = true, paramLabel = "TYPE", description = "q8_0, q4_0, q4_k or q6_k; f16, bf16 or f32 convert without quantising.")
+    @Option(names = "--type", required = true, paramLabel = "TYPE", description = "q8_0, q4_0, q4_k, q6_k or mxfp4 (merged experts MXFP4, other weights Q8_0, as llama.cpp's MXFP4_MOE); f16, bf16 or f32 convert without quantising.")
     String type;
 
     @Option(names = "--threads", paramLabel = "N", description = "Threads for quantising (default: all cores).")
@@ -47,12 +47,13 @@ final class QuantizeCommand implements Callable<Integer> {
             case "q4_0" -> DType.Q4_0;
             case "q4_k" -> DType.Q4_K;
             case "q6_k" -> DType.Q6_K;
+            case "mxfp4" -> DType.MXFP4;
             case "f16" -> DType.F16;
             case "f32", "bf16" -> {
-                if (allowF16) throw new IllegalArgumentException("--type: unknown type '" + name + "' (q8_0, q4_0, q4_k, q6_k, f16)");
+                if (allowF16) throw new IllegalArgumentException("--type: unknown type '" + name + "' (q8_0, q4_0, q4_k, q6_k, mxfp4, f16)");
                 yield name.equalsIgnoreCase("f32") ? DType.F32 : DType.BF16;
             }
-            default -> throw new IllegalArgumentException("--type: unknown type '" + name + "' (q8_0, q4_0, q4_k, q6_k, "
+            default -> throw new IllegalArgumentException("--type: unknown type '" + name + "' (q8_0, q4_0, q4_k, q6_k, mxfp4, "
                     + (allowF16 ? "f16)" : "or f16, bf16, f32 to convert without quantising)"));
         };
     }
