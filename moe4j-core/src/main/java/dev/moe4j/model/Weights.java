@@ -121,13 +121,15 @@ public final class Weights implements AutoCloseable {
     /** Weights are floating-point or quantised: an integer or double tensor in a weight's place is a corrupt type. */
     public void checkWeightType(Tensor t) {
         if (!WEIGHT_TYPES.contains(t.dtype())) {
-            throw error("tensor '" + t.name() + "' is " + t.dtype() + "; a weight must be one of " + WEIGHT_TYPES);
+            throw error("tensor '" + t.name() + "' is " + t.dtype() + "; a weight must be one of " + FILE_WEIGHT_TYPES);
         }
     }
 
     private static final Set<DType> WEIGHT_TYPES =
             Collections.unmodifiableSet(EnumSet.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K,
                     DType.MXFP4, DType.F8_E4M3_B32));
+    /** The weight types as files name them: F8_E4M3 (with its scales) is what becomes F8_E4M3_B32 in memory. */
+    private static final String FILE_WEIGHT_TYPES = WEIGHT_TYPES.toString().replace("F8_E4M3_B32", "F8_E4M3");
 
     /**
      * A float8 matrix with its block scales ({@code NAME_scale_inv}, as DeepSeek-V3 and Qwen3 "-FP8" store them),
