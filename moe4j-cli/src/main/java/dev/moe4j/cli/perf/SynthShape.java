@@ -31,7 +31,8 @@ public record SynthShape(String name, String arch, int layers, int hidden, int h
             // openai/gpt-oss-20b; context is its initial_context_length (the published YaRN extension to 131072 is not written)
             new SynthShape("gpt-oss-20b", "gpt-oss", 24, 2880, 64, 8, 64, 32, 4, 2880, 201088, 4096, 150000, 1e-5f, "none", 128),
             // For tests: every width a multiple of 256 so K-quants apply.
-            new SynthShape("tiny", "olmoe", 2, 256, 4, 2, 64, 8, 2, 256, 1000, 512, 10000, 1e-5f, "whole"));
+            new SynthShape("tiny", "olmoe", 2, 256, 4, 2, 64, 8, 2, 256, 1000, 512, 10000, 1e-5f, "whole"),
+            new SynthShape("gpt-oss-tiny", "gpt-oss", 2, 64, 4, 2, 16, 4, 2, 64, 1000, 512, 150000, 1e-5f, "none", 8));
 
     public static SynthShape named(String name) {
         for (SynthShape s : ALL) if (s.name.equals(name)) return s;
