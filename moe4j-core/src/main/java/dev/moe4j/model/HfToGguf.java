@@ -40,6 +40,9 @@ public final class HfToGguf {
         try (SafetensorsStore store = SafetensorsStore.open(dir)) {
             ModelConfig config = HfConfigReader.readFolder(dir, store);
             checkSupported(dir, config);
+            if (Quantization.readFolder(dir).isFp8())
+                throw new Moe4jException(dir + ": a block-FP8 checkpoint is already quantised; quantize reads F32, F16 or BF16 weights"
+                        + " (gpt-oss's MXFP4 experts excepted), since requantising compounds the error");
             HfToGguf h = new HfToGguf(dir, config, store, new GgufQuantizer(type, listener));
             h.metadata();
             h.tensors();

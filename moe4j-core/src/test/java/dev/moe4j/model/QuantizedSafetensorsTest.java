@@ -88,6 +88,10 @@ class QuantizedSafetensorsTest {
         assertTrue(refused(q).contains("'quantization_config.quant_method' is 'gptq'"), refused(q));
         QuantizedCheckpoints.editConfig(q, "\"quant_method\": \"gptq\"", "\"quant_method\": \"fp8\"");
 
+        var conversion = assertThrows(Moe4jException.class, () -> HfToGguf.quantize(q, tmp.resolve("x.gguf"), DType.Q8_0,
+                new dev.moe4j.format.gguf.GgufQuantizer.Listener() {}));
+        assertTrue(conversion.getMessage().contains("block-FP8 checkpoint is already quantised"), conversion.getMessage());
+
         QuantizedCheckpoints.rewrite(q, n -> !n.equals(w + "_scale_inv"), Map.of());
         assertTrue(refused(q).contains("missing tensor '" + w + "_scale_inv'"), refused(q));
         QuantizedCheckpoints.fp8(ref, q, f, 16, 32);
