@@ -37,7 +37,8 @@ final class QuantizeCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--type", required = true, paramLabel = "TYPE",
-            description = "q8_0, q6_k, q5_k, q5_1, q5_0, q4_k, q4_1 or q4_0; the llama-quantize mixes q4_k_m and q5_k_m; "
+            description = "q8_0, q6_k, q5_k, q5_1, q5_0, q4_k, q4_1 or q4_0; mxfp4 (merged experts MXFP4, other weights Q8_0, "
+                    + "as llama.cpp's MXFP4_MOE); the llama-quantize mixes q4_k_m and q5_k_m; "
                     + "f16, bf16 or f32 convert without quantising.")
     String type;
 
@@ -49,7 +50,7 @@ final class QuantizeCommand implements Callable<Integer> {
 
     /** What {@link #parseType} accepts, best first: the quantised types moe4j can write. */
     private static final List<DType> QUANTISED = List.of(DType.Q8_0, DType.Q6_K, DType.Q5_K, DType.Q5_1, DType.Q5_0,
-            DType.Q4_K, DType.Q4_1, DType.Q4_0);
+            DType.Q4_K, DType.Q4_1, DType.Q4_0, DType.MXFP4);
 
     /** A quantised type or f16 by its lower-case name; also bf16 and f32 unless {@code allowF16} (synth's list). */
     static DType parseType(String name, boolean allowF16) {

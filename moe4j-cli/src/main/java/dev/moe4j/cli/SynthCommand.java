@@ -26,7 +26,7 @@ final class SynthCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "FILE.gguf", description = "The file to write.")
     Path out;
 
-    @Option(names = "--type", defaultValue = "q8_0", paramLabel = "TYPE", description = "f16, q8_0, q4_0, q4_k or q6_k (default q8_0).")
+    @Option(names = "--type", defaultValue = "q8_0", paramLabel = "TYPE", description = "f16, q8_0, q4_0, q4_k, q6_k or mxfp4 (default q8_0).")
     String type;
 
     @Option(names = "--seed", defaultValue = "42", paramLabel = "S", description = "Random seed (default 42).")

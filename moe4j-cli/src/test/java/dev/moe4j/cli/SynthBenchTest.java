@@ -46,6 +46,21 @@ class SynthBenchTest {
     }
 
     @Test
+    void synthGptOssMxfp4LoadsAndRuns() {
+        Path f = dir.resolve("gpt-oss-tiny.gguf");
+        run("synth", "--shape", "gpt-oss-tiny", "--out", f.toString(), "--type", "mxfp4", "--seed", "3");
+        try (Model m = Model.load(f)) {
+            assertEquals(dev.moe4j.model.Architecture.GPT_OSS, m.config().architecture());
+            assertTrue(m.config().attention().slides(0) && !m.config().attention().slides(1));
+            assertEquals(dev.moe4j.tensor.DType.MXFP4, m.store().find("blk.1.ffn_down_exps.weight").orElseThrow().dtype());
+            assertEquals(dev.moe4j.tensor.DType.Q8_0, m.store().find("blk.1.attn_q.weight").orElseThrow().dtype());
+            int[] ids = {5, 17, 300, 999, 42, 7, 8, 9, 10, 11};
+            float[] logits = m.transformer().forward(ids, m.transformer().newCache(ids.length), true);
+            for (float v : logits) assertTrue(Float.isFinite(v));
+        }
+    }
+
+    @Test
     void vocabularyHasTheExactSizeAndValidMerges() {
         ByteLevelVocab v = ByteLevelVocab.ofSize(5000);
         assertEquals(5000, v.tokens().size());

@@ -37,7 +37,12 @@ public abstract class TypeKernels {
             new PackedKernels(DType.Q4_0_R16),
             new PackedKernels(DType.Q8_0_R16),
             new PackedKernels(DType.Q4_K_R16),
-            new PackedKernels(DType.Q6_K_R16));
+            new PackedKernels(DType.Q6_K_R16),
+            // Microscaled FP4 and float8
+            new Mxfp4Kernels(),
+            new IntegerAndDoubleKernels(DType.U8),
+            new Float8Kernels(DType.F8_E4M3),
+            new Float8Kernels(DType.F8_E4M3_B32));
 
     private static TypeKernels[] register(TypeKernels... all) {
         TypeKernels[] byOrdinal = new TypeKernels[DType.values().length];

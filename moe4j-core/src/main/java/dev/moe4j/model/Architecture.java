@@ -124,6 +124,11 @@ public abstract class Architecture {
         return new HfTensorNames(this);
     }
 
+    /** This family's tensor names in GGUF files (llama.cpp's {@code blk.N....}). */
+    public TensorNames ggufNames() {
+        return new GgufTensorNames();
+    }
+
     /** Hugging Face module of the router inside the MoE block ({@code gate}, gpt-oss: {@code router}). */
     String hfRouterModule() {
         return "gate";

@@ -1,7 +1,7 @@
 package dev.moe4j.model;
 
 /** llama.cpp's tensor names (see its {@code llama-arch.cpp}). */
-final class GgufTensorNames implements TensorNames {
+class GgufTensorNames implements TensorNames {
     private static String blk(int l, String s) { return "blk." + l + "." + s; }
 
     private static String proj(Projection p) {

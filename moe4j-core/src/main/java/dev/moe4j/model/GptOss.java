@@ -5,7 +5,7 @@ import dev.moe4j.moe.RoutingStrategy;
 import dev.moe4j.moe.TopKSoftmax;
 import dev.moe4j.util.Moe4jException;
 
-import java.nio.file.Path;
+import dev.moe4j.format.gguf.GgufWriter;
 import java.util.List;
 
 /**
@@ -42,11 +42,45 @@ final class GptOss extends Architecture {
         ModelConfig.check(moe.swigluLimit() > 0, ModelConfig.Field.SWIGLU_LIMIT, moe.swigluLimit(), "must be a finite number > 0");
     }
 
-    @Override boolean readsGguf() { return false; }
+    /**
+     * llama.cpp's {@code gpt-oss} keys: {@code attention.sliding_window}, and {@code attention.sliding_window_pattern}
+     * (default 2: every layer l with l % 2 == 0 slides, as in the published configs). Its SwiGLU constants are
+     * fixed (alpha 1.702, limit 7), as in llama.cpp's graph.
+     */
+    @Override
+    void readGguf(ConfigValues v, ConfigDraft d) {
+        super.readGguf(v, d);
+        if (v.has("rope.freq_base_swa") && v.number("rope.freq_base_swa") != d.ropeTheta)
+            throw v.error(v.describe("rope.freq_base_swa") + " differs from rope.freq_base; one RoPE base for all layers is supported");
+        int period = v.positive("attention.sliding_window_pattern", 2);
+        boolean[] sliding = new boolean[d.layers];
+        for (int l = 0; l < d.layers; l++) sliding[l] = l % period < period - 1;
+        d.slidingWindow = v.positive("attention.sliding_window");
+        d.slidingLayers = sliding;
+        d.swigluAlpha = 1.702f;
+        d.swigluLimit = 7f;
+    }
+
+    /** llama.cpp names the norm before the experts {@code post_attention_norm}. */
+    @Override
+    public TensorNames ggufNames() {
+        return new GgufTensorNames() {
+            @Override public String ffnNorm(int l) { return "blk." + l + ".post_attention_norm.weight"; }
+        };
+    }
 
     @Override
-    void checkGguf(ConfigValues v) {
-        throw v.error("gpt-oss GGUF files (MXFP4 experts) are not supported yet; use the Hugging Face folder");
+    void writeGgufKeys(ModelConfig c, String p, GgufWriter g) {
+        super.writeGgufKeys(c, p, g);
+        int window = 0;
+        for (int l = 0; l < c.layers(); l++) {
+            boolean slides = c.attention().slides(l);
+            if (slides) window = c.attention().slidingWindow();
+            if (slides != (l % 2 == 0))
+                throw new Moe4jException("gpt-oss: layer " + l + (slides ? " slides" : " does not slide")
+                        + "; llama.cpp's gpt-oss has every even layer sliding and no other pattern");
+        }
+        g.putUInt32(p + "attention.sliding_window", window);
     }
 
     @Override
@@ -73,10 +107,5 @@ final class GptOss extends Architecture {
     @Override
     long expertExtraParameters(ModelConfig c) {
         return 2L * c.expertFfn() + c.hidden();   // gate, up and down biases
-    }
-
-    @Override
-    void checkGgufWritable(Path dir, ModelConfig c) {
-        throw new Moe4jException(dir + ": gpt_oss cannot be written as GGUF yet (moe4j reads gpt-oss only from safetensors)");
     }
 }

@@ -25,7 +25,7 @@ public final class HfToGguf {
     private final ModelConfig c;
     private final Weights w;
     private final TensorNames hf;
-    private final GgufTensorNames gg = new GgufTensorNames();
+    private final TensorNames gg;
     private final GgufQuantizer q;
 
     private HfToGguf(Path dir, ModelConfig config, SafetensorsStore store, GgufQuantizer q) {
@@ -33,6 +33,7 @@ public final class HfToGguf {
         this.c = config;
         this.w = new Weights(store);
         this.hf = new HfTensorNames(config.architecture());
+        this.gg = config.architecture().ggufNames();
         this.q = q;
     }
 
@@ -49,6 +50,9 @@ public final class HfToGguf {
         try (SafetensorsStore store = SafetensorsStore.open(dir)) {
             ModelConfig config = HfConfigReader.readFolder(dir, store);
             checkSupported(dir, config);
+            if (Quantization.readFolder(dir).isFp8())
+                throw new Moe4jException(dir + ": a block-FP8 checkpoint is already quantised; quantize reads F32, F16 or BF16 weights"
+                        + " (gpt-oss's MXFP4 experts excepted), since requantising compounds the error");
             HfToGguf h = new HfToGguf(dir, config, store, quantizer.get());
             h.metadata();
             h.tensors();
@@ -102,6 +106,8 @@ public final class HfToGguf {
             optional(gg.qBias(l), hf.qBias(l), qd);
             optional(gg.kBias(l), hf.kBias(l), kv);
             optional(gg.vBias(l), hf.vBias(l), kv);
+            optional(gg.oBias(l), hf.oBias(l), d);
+            optional(gg.sinks(l), hf.sinks(l), c.heads());
             switch (c.architecture().qkNorm) {
                 case WHOLE -> { add(gg.qNorm(l), w.require(hf.qNorm(l), qd)); add(gg.kNorm(l), w.require(hf.kNorm(l), kv)); }
                 case PER_HEAD -> { add(gg.qNorm(l), w.require(hf.qNorm(l), c.headDim())); add(gg.kNorm(l), w.require(hf.kNorm(l), c.headDim())); }
@@ -117,8 +123,10 @@ public final class HfToGguf {
             return;
         }
         add(gg.router(l), w.require(hf.router(l), c.experts(), d));
+        optional(gg.routerBias(l), hf.routerBias(l), c.experts());
         if (w.has(hf.selectionBias(l))) add(gg.selectionBias(l), w.require(hf.selectionBias(l), c.experts()));
-        experts(l);
+        if (c.architecture() == Architecture.GPT_OSS) GptOssToGguf.experts(c, w, hf, gg, q, l);
+        else experts(l);
         int sf = c.sharedExpertFfn();
         if (sf > 0) {
             add(gg.sharedExpert(l, Projection.GATE), w.require(hf.sharedExpert(l, Projection.GATE), sf, d));

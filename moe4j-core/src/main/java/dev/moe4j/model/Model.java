@@ -36,14 +36,14 @@ public final class Model implements AutoCloseable {
     private final Map<String, String> chatTemplates;   // name ("default", "tool_use", ...) -> Jinja source; empty when none
 
     private Model(Path source, Format format, TensorStore store, ModelConfig config, Tokenizer tokenizer,
-                  Map<String, String> chatTemplates, TensorNames names) {
+                  Map<String, String> chatTemplates, TensorNames names, Quantization quantization) {
         this.source = source;
         this.format = format;
         this.store = store;
         this.config = config;
         this.tokenizer = tokenizer;
         this.chatTemplates = chatTemplates;
-        this.weights = Weights.forInference(store);
+        this.weights = Weights.forInference(store, quantization);
         try {
             this.transformer = new ModelBuilder(config, names, weights).build();
         } catch (RuntimeException e) {
@@ -86,7 +86,8 @@ public final class Model implements AutoCloseable {
             ModelConfig config = GgufConfigReader.read(gguf);
             Map<String, Object> meta = gguf.metadata();
             Tokenizer tok = meta.containsKey("tokenizer.ggml.model") ? Tokenizers.fromGgufMetadata(meta, path.toString()) : null;
-            return new Model(path, Format.GGUF, gguf, config, tok, ggufChatTemplates(meta), new GgufTensorNames());
+            return new Model(path, Format.GGUF, gguf, config, tok, ggufChatTemplates(meta), config.architecture().ggufNames(),
+                    Quantization.NONE);
         } catch (RuntimeException e) {
             gguf.close();
             throw e;
@@ -97,10 +98,11 @@ public final class Model implements AutoCloseable {
         SafetensorsStore store = SafetensorsStore.open(dir);
         try {
             ModelConfig config = HfConfigReader.readFolder(dir, store);
+            Quantization quantization = Quantization.readFolder(dir);
             boolean hasTokenizer = Files.exists(dir.resolve("tokenizer.json")) || Files.exists(dir.resolve("tokenizer.model"));
             Tokenizer tok = hasTokenizer ? Tokenizers.fromHuggingFaceFolder(dir) : null;
             return new Model(dir, Format.SAFETENSORS, store, config, tok, readChatTemplates(dir),
-                    new HfTensorNames(config.architecture()));
+                    new HfTensorNames(config.architecture()), quantization);
         } catch (RuntimeException e) {
             store.close();
             throw e;

@@ -1,6 +1,7 @@
 package dev.moe4j.model;
 
 import dev.moe4j.kernel.Dequant;
+import dev.moe4j.kernel.Float8Kernels;
 import dev.moe4j.kernel.Matrix;
 import dev.moe4j.kernel.PackedQ4;
 import dev.moe4j.kernel.PackedQ4K;
@@ -42,21 +43,29 @@ import java.util.function.Predicate;
 public final class Weights implements AutoCloseable {
     private final TensorStore store;
     private final Arena packedArena;                                   // null: no repacking
+    private final Quantization quantization;
+    private Arena repackArena;                                         // float8 and MXFP4 rows repacked at load
     private final Map<String, Tensor> packed = new LinkedHashMap<>();
     private final Set<String> lookedUp = new HashSet<>();
 
     public Weights(TensorStore store) {
-        this(store, false);
+        this(store, false, Quantization.NONE);
     }
 
-    private Weights(TensorStore store, boolean repack) {
+    private Weights(TensorStore store, boolean repack, Quantization quantization) {
         this.store = store;
         this.packedArena = repack && PackedQ4.VECTOR ? Arena.ofShared() : null;
+        this.quantization = quantization;
     }
 
     /** Weights for running the model: matrices are repacked where a faster kernel needs another layout. */
     public static Weights forInference(TensorStore store) {
-        return new Weights(store, true);
+        return forInference(store, Quantization.NONE);
+    }
+
+    /** As {@link #forInference(TensorStore)}, for a checkpoint quantised as {@code quantization} says (float8 blocks). */
+    public static Weights forInference(TensorStore store, Quantization quantization) {
+        return new Weights(store, true, quantization);
     }
 
     public TensorStore store() {
@@ -79,14 +88,30 @@ public final class Weights implements AutoCloseable {
     public Tensor require(String name, long... shape) {
         Tensor t = find(name).orElseThrow(() -> error("missing tensor '" + name + "'"));
         checkShape(t, shape);
+        if (t.dtype() == DType.F8_E4M3) return float8(t);
         checkWeightType(t);
         return t;
+    }
+
+    /** A tensor of raw bytes (MXFP4 blocks or scales) of exactly this shape. */
+    public Tensor requireBytes(String name, long... shape) {
+        Tensor t = find(name).orElseThrow(() -> error("missing tensor '" + name + "'"));
+        checkShape(t, shape);
+        if (t.dtype() != DType.U8) throw error("tensor '" + name + "' is " + t.dtype() + "; expected U8 (packed MXFP4 bytes)");
+        return t;
+    }
+
+    /** Native memory for a tensor repacked at load, freed with these weights. */
+    public MemorySegment allocate(long bytes) {
+        if (repackArena == null) repackArena = Arena.ofShared();
+        return NativeMemory.allocate(bytes, repackArena);
     }
 
     /** As {@link #require}, for a tensor stored in either of two shapes. */
     public Tensor requireEither(String name, long[] shape, long[] otherShape) {
         Tensor t = find(name).orElseThrow(() -> error("missing tensor '" + name + "'"));
         if (!Arrays.equals(t.shape(), otherShape)) checkShape(t, shape);
+        if (t.dtype() == DType.F8_E4M3) return float8(t);
         checkWeightType(t);
         return t;
     }
@@ -100,7 +125,7 @@ public final class Weights implements AutoCloseable {
     /** Weights are floating-point or quantised: an integer or double tensor in a weight's place is a corrupt type. */
     public void checkWeightType(Tensor t) {
         if (!WEIGHT_TYPES.contains(t.dtype())) {
-            throw error("tensor '" + t.name() + "' is " + t.dtype() + "; a weight must be one of " + WEIGHT_TYPES);
+            throw error("tensor '" + t.name() + "' is " + t.dtype() + "; a weight must be one of " + FILE_WEIGHT_TYPES);
         }
     }
 
@@ -110,7 +135,44 @@ public final class Weights implements AutoCloseable {
     private static Set<DType> weightTypes() {
         EnumSet<DType> s = EnumSet.noneOf(DType.class);
         for (DType t : DType.values()) if (t.ggmlId >= 0 && TypeKernels.of(t).isWeightType()) s.add(t);
+        s.add(DType.F8_E4M3_B32);   // not a file type: what F8_E4M3 weights with block scales become at load (float8 below)
         return Collections.unmodifiableSet(s);
+    }
+
+    /** The weight types as files name them: F8_E4M3 (with its scales) is what becomes F8_E4M3_B32 in memory. */
+    private static final String FILE_WEIGHT_TYPES = WEIGHT_TYPES.toString().replace("F8_E4M3_B32", "F8_E4M3");
+
+    /**
+     * A float8 matrix with its block scales ({@code NAME_scale_inv}, as DeepSeek-V3 and Qwen3 "-FP8" store them),
+     * repacked once into {@link DType#F8_E4M3_B32} rows: the same bytes plus a float scale per 32 values.
+     */
+    private Tensor float8(Tensor t) {
+        Tensor done = packed.get(t.name());
+        if (done != null) return done;
+        if (!quantization.isFp8())
+            throw error("tensor '" + t.name() + "' is F8_E4M3 but config.json has no fp8 quantization_config with a weight_block_size");
+        if (t.rank() != 2) throw error("tensor '" + t.name() + "' is F8_E4M3 of shape " + t.shapeString() + "; float8 weights must be 2-D matrices");
+        int rows = (int) t.dim(0), cols = (int) t.dim(1), br = quantization.blockRows(), bc = quantization.blockCols();
+        if (cols % 32 != 0)
+            throw error("tensor '" + t.name() + "' has " + cols + " columns; float8 weights are read in blocks of 32 columns");
+        String scaleName = t.name() + "_scale_inv";
+        Tensor s = find(scaleName).orElseThrow(() -> error("missing tensor '" + scaleName + "' (the block scales of F8_E4M3 '" + t.name() + "')"));
+        long[] want = {(rows + br - 1) / br, (cols + bc - 1) / bc};
+        if (!Arrays.equals(s.shape(), want))
+            throw error("tensor '" + scaleName + "' has shape " + s.shapeString() + ", expected " + Arrays.toString(want) + " for "
+                    + t.shapeString() + " weights in blocks of [" + br + ", " + bc + "] (quantization_config.weight_block_size)");
+        if (s.dtype() != DType.F32 && s.dtype() != DType.BF16 && s.dtype() != DType.F16)
+            throw error("tensor '" + scaleName + "' is " + s.dtype() + "; block scales must be F32, BF16 or F16");
+        float[] scales = toFloats(s);
+        for (int i = 0; i < scales.length; i++)
+            if (!Float.isFinite(scales[i])) throw error("tensor '" + scaleName + "' holds " + scales[i] + " at index " + i);
+        MemorySegment dst = allocate(DType.F8_E4M3_B32.bytesFor((long) rows * cols));
+        long nan = Float8Kernels.repack(t.data(), 0, rows, cols, scales, br, bc, dst, 0);
+        if (nan >= 0) throw error("tensor '" + t.name() + "' holds NaN at row " + nan / cols + ", column " + nan % cols);
+        if (t.data().isMapped()) t.data().unload();
+        Tensor out = new Tensor(t.name(), DType.F8_E4M3_B32, t.shape(), dst);
+        packed.put(t.name(), out);
+        return out;
     }
 
     /**
@@ -227,5 +289,6 @@ public final class Weights implements AutoCloseable {
     @Override
     public void close() {
         if (packedArena != null) packedArena.close();
+        if (repackArena != null) repackArena.close();
     }
 }

@@ -36,7 +36,18 @@ public enum DType {
     // Q4_K rows repacked (kernel.PackedQ4K): 4 bytes more per super-block, the 6-bit scales and mins unpacked.
     Q4_K_R16(-3, 256, 148),
     // Q6_K rows repacked (kernel.PackedQ6K), same bytes.
-    Q6_K_R16(-4, 256, 210);
+    Q6_K_R16(-4, 256, 210),
+
+    // ---- Microscaled FP4 and float8 (gpt-oss; DeepSeek-V3 and Qwen3 "-FP8" checkpoints) ----
+    // MXFP4 (ggml-common.h block_mxfp4): an E8M0 scale byte e, 16 bytes of e2m1 codes (value j in the low nibble
+    // of byte j, value j + 16 in its high nibble): x = kvalue[code] · 2^(e − 128), kvalues the doubled e2m1 grid.
+    MXFP4(39, 32, 17),
+    // Not weight types: safetensors U8 (MXFP4 *_blocks / *_scales) and F8_E4M3 as stored, before repacking.
+    U8(-5, 1, 1),
+    F8_E4M3(-6, 1, 1),
+    // Not a file type: float8 e4m3 weights repacked at load with their block scale (weight_scale_inv):
+    // a float32 scale s, then 32 e4m3 bytes: x = s · e4m3(q).
+    F8_E4M3_B32(-7, 32, 36);
 
     /** The GGML type id used in GGUF files. */
     public final int ggmlId;

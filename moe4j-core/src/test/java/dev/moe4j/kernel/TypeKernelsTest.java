@@ -28,7 +28,7 @@ class TypeKernelsTest {
         Random r = new Random(21);
         List<DType> encodable = TypeKernels.encodable();
         assertEquals(Set.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K,
-                DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.Q5_K), Set.copyOf(encodable));
+                DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.Q5_K, DType.MXFP4), Set.copyOf(encodable));
         float[] x = DequantTest.randoms(r, 512);
         for (DType t : encodable) {
             TypeKernels k = TypeKernels.of(t);
@@ -37,9 +37,9 @@ class TypeKernelsTest {
             float[] y = new float[x.length];
             k.dequantize(seg, 3, y, 0, y.length);
             for (int i = 0; i < x.length; i++) {
-                float amax = 0;   // of the value's 32-block: every type's step is at most 2/15 of it
+                float amax = 0;   // of the value's 32-block: every type's step is at most 2/15 of it (MXFP4's: 1/4)
                 for (int j = i / 32 * 32; j < i / 32 * 32 + 32; j++) amax = Math.max(amax, Math.abs(x[j]));
-                assertEquals(x[i], y[i], amax / 7, t + " value " + i);
+                assertEquals(x[i], y[i], t == DType.MXFP4 ? amax / 4 : amax / 7, t + " value " + i);
             }
             assertEquals(k.get(seg, 3, 100), y[100], t + " get");
         }
@@ -71,6 +71,7 @@ class TypeKernelsTest {
         assertEquals(9, TypeKernels.of(DType.Q5_1).ggufFileType());
         assertEquals(16, TypeKernels.of(DType.Q5_K).ggufFileType());
         assertEquals(32, TypeKernels.of(DType.BF16).ggufFileType());
+        assertEquals(38, TypeKernels.of(DType.MXFP4).ggufFileType());
     }
 
     @Test
@@ -105,8 +106,9 @@ class TypeKernelsTest {
     }
 
     @Test
-    void onlyFloatTypesAreWeightTypes() {
+    void onlyFloatTypesAreWeightTypes() {   // stored float8 and MXFP4 bytes are weights only once repacked
         for (DType t : DType.values())
-            assertEquals(t != DType.I32 && t != DType.I64 && t != DType.F64, TypeKernels.of(t).isWeightType(), t.name());
+            assertEquals(t != DType.I32 && t != DType.I64 && t != DType.F64 && t != DType.U8 && t != DType.F8_E4M3,
+                    TypeKernels.of(t).isWeightType(), t.name());
     }
 }

@@ -65,6 +65,10 @@ public final class SynthWriter {
     }
 
     private void tensors() {
+        if (s.slidingWindow() > 0) {
+            gptOssTensors();
+            return;
+        }
         int d = s.hidden(), f = s.expertFfn(), e = s.experts();
         weight("token_embd.weight", s.vocab(), d);
         ones("output_norm.weight", d);
@@ -89,10 +93,44 @@ public final class SynthWriter {
         }
     }
 
-    /** A weight in the requested type, or Q8_0/F16 when its rows are not whole blocks of that type. */
+    /** gpt-oss in llama.cpp's {@code gpt-oss} layout: biased attention with sinks, a biased router, biased experts. */
+    private void gptOssTensors() {
+        int d = s.hidden(), f = s.expertFfn(), e = s.experts();
+        weight("token_embd.weight", s.vocab(), d);
+        ones("output_norm.weight", d);
+        weight("output.weight", s.vocab(), d);
+        for (int l = 0; l < s.layers(); l++) {
+            String b = "blk." + l + ".";
+            ones(b + "attn_norm.weight", d);
+            weight(b + "attn_q.weight", s.qDim(), d);
+            random(b + "attn_q.bias", DType.F32, s.qDim());
+            weight(b + "attn_k.weight", s.kvDim(), d);
+            random(b + "attn_k.bias", DType.F32, s.kvDim());
+            weight(b + "attn_v.weight", s.kvDim(), d);
+            random(b + "attn_v.bias", DType.F32, s.kvDim());
+            weight(b + "attn_output.weight", d, s.qDim());
+            random(b + "attn_output.bias", DType.F32, d);
+            random(b + "attn_sinks.weight", DType.F32, s.heads());
+            ones(b + "post_attention_norm.weight", d);
+            random(b + "ffn_gate_inp.weight", DType.F32, e, d);
+            random(b + "ffn_gate_inp.bias", DType.F32, e);
+            weight(b + "ffn_gate_exps.weight", e, f, d);
+            random(b + "ffn_gate_exps.bias", DType.F32, e, f);
+            weight(b + "ffn_up_exps.weight", e, f, d);
+            random(b + "ffn_up_exps.bias", DType.F32, e, f);
+            weight(b + "ffn_down_exps.weight", e, d, f);
+            random(b + "ffn_down_exps.bias", DType.F32, e, d);
+        }
+    }
+
+    /**
+     * A weight in the requested type, or Q8_0/F16 when its rows are not whole blocks of that type. MXFP4 files are
+     * llama.cpp's MXFP4_MOE: merged 3-D experts MXFP4, every other weight Q8_0.
+     */
     private void weight(String name, long... shape) {
         long cols = shape[shape.length - 1];
-        DType t = cols % type.blockSize == 0 ? type : cols % 32 == 0 ? DType.Q8_0 : DType.F16;
+        DType wanted = type == DType.MXFP4 && shape.length != 3 ? DType.Q8_0 : type;
+        DType t = cols % wanted.blockSize == 0 ? wanted : cols % 32 == 0 ? DType.Q8_0 : DType.F16;
         random(name, t, shape);
     }
 
@@ -126,13 +164,36 @@ public final class SynthWriter {
             Parallel.run(k, i -> {
                 long c = first + i;
                 int len = (int) Math.min(CHUNK, n - c * CHUNK);
-                fill(vals[i], len, tensorSeed ^ (c * 0xBF58476D1CE4E5B9L));
-                Quantize.encode(t, vals[i], 0, len, java.lang.foreign.MemorySegment.ofArray(bufs[i]), 0);
+                if (t == DType.MXFP4) {
+                    randomMxfp4(bufs[i], len / 32, tensorSeed ^ (c * 0xBF58476D1CE4E5B9L));
+                } else {
+                    fill(vals[i], len, tensorSeed ^ (c * 0xBF58476D1CE4E5B9L));
+                    Quantize.encode(t, vals[i], 0, len, java.lang.foreign.MemorySegment.ofArray(bufs[i]), 0);
+                }
             });
             for (int i = 0; i < k; i++) {
                 int len = (int) t.bytesFor(Math.min(CHUNK, n - (first + i) * CHUNK));
                 out.write(bufs[i], 0, len);
                 progress.advance(len);
+            }
+        }
+    }
+
+    /**
+     * Random MXFP4 blocks, drawn directly rather than quantised (a 20B-parameter file would otherwise spend most of
+     * its time in the nearest-value search): uniform 4-bit codes under scale byte 120 (2^-8 on the doubled grid),
+     * whose values have a standard deviation of 0.023, near the other weights' 0.02.
+     */
+    private static void randomMxfp4(byte[] out, int blocks, long state) {
+        long x = state == 0 ? 1 : state;
+        for (int k = 0; k < blocks; k++) {
+            out[17 * k] = 120;
+            for (int j = 0; j < 16; j += 8) {
+                x ^= x >>> 12;
+                x ^= x << 25;
+                x ^= x >>> 27;
+                long r = x * 0x2545F4914F6CDD1DL;
+                for (int i = 0; i < 8; i++) out[17 * k + 1 + j + i] = (byte) (r >>> (8 * i));
             }
         }
     }

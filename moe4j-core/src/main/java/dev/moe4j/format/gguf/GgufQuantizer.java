@@ -49,7 +49,8 @@ public final class GgufQuantizer {
     private final List<Pending> pending = new ArrayList<>();
     private long totalBytes;
 
-    private record Pending(String name, long[] shape, Rows rows) {}
+    /** A tensor to write; {@code forced} is its type whatever the file's (null: chosen at {@link #write}). */
+    private record Pending(String name, long[] shape, Rows rows, DType forced) {}
 
     public GgufQuantizer(DType type, Listener listener) {
         // F32/F16/BF16 targets make this a plain converter (e.g. a Hugging Face folder to an unquantised GGUF).
@@ -73,14 +74,22 @@ public final class GgufQuantizer {
         return w;
     }
 
-    /** Whether llama-quantize leaves this tensor in F32: 1-D tensors and the expert routers. */
+    /** Whether llama-quantize leaves this tensor in F32: 1-D tensors, biases (gpt-oss's are 2-D) and the expert routers. */
     public static boolean staysF32(String name, long[] shape) {
-        return shape.length == 1 || name.endsWith("ffn_gate_inp.weight") || name.endsWith("ffn_gate_inp_shexp.weight");
+        return shape.length == 1 || name.endsWith(".bias") || name.endsWith("ffn_gate_inp.weight") || name.endsWith("ffn_gate_inp_shexp.weight");
     }
 
-    /** Adds a tensor, quantised unless {@link #staysF32}; {@code shape} is outermost first. */
+    /**
+     * Adds a tensor, quantised unless {@link #staysF32}; {@code shape} is outermost first. For MXFP4 files (llama.cpp's
+     * {@code MXFP4_MOE}) only merged 3-D expert tensors are MXFP4 and every other weight is Q8_0.
+     */
     public void add(String name, long[] shape, Rows rows) {
-        pending.add(new Pending(name, shape, rows));
+        pending.add(new Pending(name, shape, rows, null));
+    }
+
+    /** Adds a weight in {@code wanted} whatever the file's type (gpt-oss experts are MXFP4 in every quantised file). */
+    public void add(String name, long[] shape, Rows rows, DType wanted) {
+        pending.add(new Pending(name, shape, rows, wanted));
     }
 
     /** Chooses every tensor's type, sets the file type and quantization version, then writes atomically. */
@@ -96,6 +105,9 @@ public final class GgufQuantizer {
             long cols = p.shape[p.shape.length - 1];
             if (!staysF32(p.name, p.shape)) {
                 DType want = wanted[q++];
+                if (p.forced != null) want = p.forced;
+                // llama.cpp's MXFP4_MOE: only merged 3-D expert tensors are MXFP4, every other weight Q8_0
+                else if (want == DType.MXFP4 && !(p.shape.length == 3 && p.shape[0] > 1)) want = DType.Q8_0;
                 // llama-quantize's own fallbacks for a mix; for one type, Q8_0 (rows of 32) or else F16.
                 t = mix != null ? QuantMix.fallback(want, cols) : cols % want.blockSize == 0 ? want : cols % 32 == 0 ? DType.Q8_0 : DType.F16;
                 if (t != want) listener.fallback(p.name, want, t, cols);
@@ -165,6 +177,10 @@ public final class GgufQuantizer {
     // ---- row sources ----
 
     /** The rows of a float tensor; quantised inputs are refused, since requantising compounds the error. */
+    public boolean quantizes() {
+        return type.isQuantized();
+    }
+
     public static Rows rowsOf(Tensor t, Path source) {
         if (t.dtype() != DType.F32 && t.dtype() != DType.F16 && t.dtype() != DType.BF16) {
             throw new Moe4jException(source + ": tensor '" + t.name() + "' is " + t.dtype()

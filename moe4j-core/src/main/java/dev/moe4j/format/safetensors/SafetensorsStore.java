@@ -182,7 +182,7 @@ public final class SafetensorsStore implements TensorStore {
             if (!(m.get("dtype") instanceof String ds)) throw new Moe4jException(what + " has no dtype");
             DType dtype = SafetensorsStore.dtype(ds);
             if (dtype == null)
-                throw new Moe4jException(what + " has dtype " + ds + ", which moe4j does not support (F32, F16, BF16, I32, I64, F64)");
+                throw new Moe4jException(what + " has dtype " + ds + ", which moe4j does not support (F32, F16, BF16, F8_E4M3, U8, I32, I64, F64)");
             List<Object> sh = Json.arr(m.get("shape"));
             if (sh == null) throw new Moe4jException(what + " has no shape");
             long[] shape = new long[sh.size()];
@@ -215,6 +215,8 @@ public final class SafetensorsStore implements TensorStore {
             case "I32" -> DType.I32;
             case "I64" -> DType.I64;
             case "F64" -> DType.F64;
+            case "U8" -> DType.U8;
+            case "F8_E4M3" -> DType.F8_E4M3;
             default -> null;
         };
     }
@@ -222,7 +224,7 @@ public final class SafetensorsStore implements TensorStore {
     /** The safetensors name of a DType that safetensors can hold. */
     public static String dtypeName(DType t) {
         return switch (t) {
-            case F32, F16, BF16, I32, I64, F64 -> t.name();
+            case F32, F16, BF16, I32, I64, F64, U8, F8_E4M3 -> t.name();
             default -> throw new IllegalArgumentException(t + " has no safetensors dtype");
         };
     }

@@ -30,14 +30,18 @@ class GgufQuantizerTypesTest {
         try {
             for (DType t : TypeKernels.encodable()) {
                 GgufQuantizer q = new GgufQuantizer(t, QUIET);
-                q.add("blk.0.ffn_down.weight", new long[]{2, 256}, (row, count, dst, off) -> {
+                GgufQuantizer.Rows sine = (row, count, dst, off) -> {
                     for (int i = 0; i < count * 256; i++) dst[off + i] = (float) Math.sin(row * 256 + i);
-                });
+                };
+                q.add("blk.0.ffn_down.weight", new long[]{2, 256}, sine);
+                q.add("blk.0.ffn_down_exps.weight", new long[]{2, 2, 256}, sine);
                 Path out = dir.resolve(t + ".gguf");
                 q.write(out);
                 try (GgufFile f = GgufFile.open(out)) {
                     assertEquals((long) TypeKernels.of(t).ggufFileType(), ((Number) f.metadata().get("general.file_type")).longValue(), t.name());
-                    assertEquals(t, f.tensor("blk.0.ffn_down.weight").dtype());
+                    // MXFP4 files are llama.cpp's MXFP4_MOE: merged expert tensors MXFP4, other weights Q8_0.
+                    assertEquals(t == DType.MXFP4 ? DType.Q8_0 : t, f.tensor("blk.0.ffn_down.weight").dtype());
+                    assertEquals(t, f.tensor("blk.0.ffn_down_exps.weight").dtype());
                 }
                 Files.delete(out);
             }

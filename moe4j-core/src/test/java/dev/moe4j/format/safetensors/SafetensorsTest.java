@@ -152,7 +152,7 @@ class SafetensorsTest {
         fails(raw("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,12]}}", 16), "hold 12 bytes but shape [2, 2] of F32 needs 16", "bad");
         fails(raw("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[8,4]}}", 16), "bad data_offsets", "bad");
         fails(raw("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,-2],\"data_offsets\":[0,16]}}", 16), "bad shape", "bad");
-        fails(raw("{\"w\":{\"dtype\":\"F8_E4M3\",\"shape\":[4],\"data_offsets\":[0,4]}}", 4), "tensor 'w' has dtype F8_E4M3", "bad");
+        fails(raw("{\"w\":{\"dtype\":\"F8_E5M2\",\"shape\":[4],\"data_offsets\":[0,4]}}", 4), "tensor 'w' has dtype F8_E5M2", "bad");
         fails(raw("{\"w\":{\"shape\":[4],\"data_offsets\":[0,4]}}", 4), "tensor 'w' has no dtype", "bad");
         fails(raw("{\"w\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,4]}}", 4), "too large", "bad");
         fails(raw("{\"w\":", 4), "header is not valid JSON", "bad");
