@@ -5,6 +5,7 @@ import dev.moe4j.kernel.Matrix;
 import dev.moe4j.kernel.PackedQ4;
 import dev.moe4j.kernel.PackedQ8;
 import dev.moe4j.kernel.Parallel;
+import dev.moe4j.kernel.TypeKernels;
 import dev.moe4j.tensor.DType;
 import dev.moe4j.tensor.NativeMemory;
 import dev.moe4j.tensor.Tensor;
@@ -100,8 +101,14 @@ public final class Weights implements AutoCloseable {
         }
     }
 
-    private static final Set<DType> WEIGHT_TYPES =
-            Collections.unmodifiableSet(EnumSet.of(DType.F32, DType.F16, DType.BF16, DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K));
+    /** The file types kernels can multiply with (so a new type with its TypeKernels is a weight type here too). */
+    private static final Set<DType> WEIGHT_TYPES = weightTypes();
+
+    private static Set<DType> weightTypes() {
+        Set<DType> types = EnumSet.noneOf(DType.class);
+        for (DType t : DType.values()) if (TypeKernels.of(t).isWeightType() && !t.isPacked()) types.add(t);
+        return Collections.unmodifiableSet(types);
+    }
 
     /**
      * F16 and BF16 take the same bytes, so a type id changed from one to the other passes every size check;
