@@ -8,6 +8,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 import static dev.moe4j.kernel.IQ1_SKernels.DELTA;
+import static dev.moe4j.kernel.IQ1_SKernels.DELTA_BITS;
 import static dev.moe4j.kernel.IqGrids.F8;
 import static dev.moe4j.kernel.IqGrids.IQ1S;
 import static dev.moe4j.kernel.LittleEndian.INT;
@@ -60,7 +61,7 @@ final class IQ1_MKernels extends TypeKernels {
                 for (int l = 0; l < 4; l++) {
                     int nib = qh >>> 4 * l & 0xF, index = (qs >>> 8 * l & 0xFF) | (nib & 7) << 8;
                     float dl = d * (2 * (sc >>> 3 * (l / 2) & 7) + 1);
-                    FloatVector.fromArray(F8, IQ1S, 8 * index).add((nib & 8) != 0 ? -DELTA : DELTA)
+                    FloatVector.fromArray(F8, IQ1S, 8 * index).add(Float.intBitsToFloat(DELTA_BITS | (nib & 8) << 28))
                             .mul(dl).intoArray(dst, o + 8 * l);
                 }
             }
@@ -82,9 +83,9 @@ final class IQ1_MKernels extends TypeKernels {
                 for (int h = 0; h < 2; h++) {
                     int n0 = qh >>> 8 * h & 0xF, n1 = qh >>> 8 * h + 4 & 0xF;
                     int i0 = (qs >>> 16 * h & 0xFF) | (n0 & 7) << 8, i1 = (qs >>> 16 * h + 8 & 0xFF) | (n1 & 7) << 8;
-                    FloatVector s = FloatVector.fromArray(F8, IQ1S, 8 * i0).add((n0 & 8) != 0 ? -DELTA : DELTA)
+                    FloatVector s = FloatVector.fromArray(F8, IQ1S, 8 * i0).add(Float.intBitsToFloat(DELTA_BITS | (n0 & 8) << 28))
                             .mul(FloatVector.fromArray(F8, x, xo + 16 * h));
-                    s = FloatVector.fromArray(F8, IQ1S, 8 * i1).add((n1 & 8) != 0 ? -DELTA : DELTA)
+                    s = FloatVector.fromArray(F8, IQ1S, 8 * i1).add(Float.intBitsToFloat(DELTA_BITS | (n1 & 8) << 28))
                             .fma(FloatVector.fromArray(F8, x, xo + 16 * h + 8), s);
                     acc = s.fma(FloatVector.broadcast(F8, d * (2 * (sc >>> 3 * h & 7) + 1)), acc);
                 }

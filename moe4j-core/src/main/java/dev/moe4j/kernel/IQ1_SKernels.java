@@ -19,8 +19,10 @@ import static dev.moe4j.kernel.LittleEndian.SHORT;
  * s, bit 15 the sign of a shift δ = ±0.125. Value k: d·(2s + 1) · (grid[k] + δ) ({@code dequantize_row_iq1_s}).
  */
 final class IQ1_SKernels extends TypeKernels {
-    /** ggml's IQ1S_DELTA. */
+    /** ggml's IQ1S_DELTA (and IQ1M_DELTA). */
     static final float DELTA = 0.125f;
+    /** DELTA's float bits: OR-ing in a stored sign bit moved to bit 31 gives ±DELTA without a branch. */
+    static final int DELTA_BITS = 0x3E000000;
 
     IQ1_SKernels() {
         super(DType.IQ1_S);
@@ -47,7 +49,7 @@ final class IQ1_SKernels extends TypeKernels {
             for (int sub = 0; sub < 8; sub++) {
                 int qs = seg.get(INT, blk + 2 + 4 * sub), h = seg.get(SHORT, blk + 34 + 2 * sub) & 0xFFFF;
                 FloatVector dl = FloatVector.broadcast(F8, d * (2 * (h >>> 12 & 7) + 1));
-                FloatVector delta = FloatVector.broadcast(F8, (h & 0x8000) != 0 ? -DELTA : DELTA);
+                FloatVector delta = FloatVector.broadcast(F8, Float.intBitsToFloat(DELTA_BITS | (h & 0x8000) << 16));
                 int o = dstOff + 256 * b + 32 * sub;
                 for (int l = 0; l < 4; l++) {
                     int index = (qs >>> 8 * l & 0xFF) | (h >>> 3 * l & 7) << 8;
@@ -67,7 +69,7 @@ final class IQ1_SKernels extends TypeKernels {
             float d = Float.float16ToFloat(seg.get(SHORT, blk));
             for (int sub = 0; sub < 8; sub++) {
                 int qs = seg.get(INT, blk + 2 + 4 * sub), h = seg.get(SHORT, blk + 34 + 2 * sub) & 0xFFFF;
-                FloatVector delta = FloatVector.broadcast(F8, (h & 0x8000) != 0 ? -DELTA : DELTA);
+                FloatVector delta = FloatVector.broadcast(F8, Float.intBitsToFloat(DELTA_BITS | (h & 0x8000) << 16));
                 int xo = xOff + 256 * b + 32 * sub;
                 FloatVector s = FloatVector.zero(F8);
                 for (int l = 0; l < 4; l++) {

@@ -11,7 +11,7 @@ import java.lang.foreign.ValueLayout;
 import static dev.moe4j.kernel.IqGrids.F8;
 import static dev.moe4j.kernel.IqGrids.I8;
 import static dev.moe4j.kernel.IqGrids.IQ2XS;
-import static dev.moe4j.kernel.IqGrids.SIGN_BITS;
+import static dev.moe4j.kernel.IqGrids.KSIGN_BITS;
 import static dev.moe4j.kernel.LittleEndian.LONG;
 import static dev.moe4j.kernel.LittleEndian.SHORT;
 
@@ -52,9 +52,9 @@ final class IQ2_XSKernels extends TypeKernels {
                 FloatVector db1 = FloatVector.broadcast(F8, d * (0.5f + (sc >>> 4 & 0xF)) * 0.25f);
                 int o = dstOff + 256 * b + 32 * sub;
                 for (int l = 0; l < 4; l++) {
-                    int word = (int) (q >>> 16 * l), s7 = word >>> 9 & 127, signs = s7 | (Integer.bitCount(s7) & 1) << 7;
+                    int word = (int) (q >>> 16 * l), signs = word >>> 9 & 127;
                     FloatVector g = FloatVector.fromArray(F8, IQ2XS, 8 * (word & 511));
-                    IntVector sb = IntVector.fromArray(I8, SIGN_BITS, 8 * signs);
+                    IntVector sb = IntVector.fromArray(I8, KSIGN_BITS, 8 * signs);
                     g.reinterpretAsInts().lanewise(VectorOperators.XOR, sb).reinterpretAsFloats()
                             .mul(l < 2 ? db0 : db1).intoArray(dst, o + 8 * l);
                 }
@@ -79,8 +79,8 @@ final class IQ2_XSKernels extends TypeKernels {
                     int s0 = w0 >>> 9 & 127, s1 = w1 >>> 9 & 127;
                     FloatVector g0 = FloatVector.fromArray(F8, IQ2XS, 8 * (w0 & 511));
                     FloatVector g1 = FloatVector.fromArray(F8, IQ2XS, 8 * (w1 & 511));
-                    IntVector sb0 = IntVector.fromArray(I8, SIGN_BITS, 8 * (s0 | (Integer.bitCount(s0) & 1) << 7));
-                    IntVector sb1 = IntVector.fromArray(I8, SIGN_BITS, 8 * (s1 | (Integer.bitCount(s1) & 1) << 7));
+                    IntVector sb0 = IntVector.fromArray(I8, KSIGN_BITS, 8 * s0);
+                    IntVector sb1 = IntVector.fromArray(I8, KSIGN_BITS, 8 * s1);
                     FloatVector s = g0.reinterpretAsInts().lanewise(VectorOperators.XOR, sb0).reinterpretAsFloats()
                             .mul(FloatVector.fromArray(F8, x, xo + 16 * h));
                     s = g1.reinterpretAsInts().lanewise(VectorOperators.XOR, sb1).reinterpretAsFloats()

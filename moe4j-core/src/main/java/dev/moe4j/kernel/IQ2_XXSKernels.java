@@ -11,7 +11,7 @@ import java.lang.foreign.ValueLayout;
 import static dev.moe4j.kernel.IqGrids.F8;
 import static dev.moe4j.kernel.IqGrids.I8;
 import static dev.moe4j.kernel.IqGrids.IQ2XXS;
-import static dev.moe4j.kernel.IqGrids.SIGN_BITS;
+import static dev.moe4j.kernel.IqGrids.KSIGN_BITS;
 import static dev.moe4j.kernel.LittleEndian.INT;
 import static dev.moe4j.kernel.LittleEndian.LONG;
 import static dev.moe4j.kernel.LittleEndian.SHORT;
@@ -51,9 +51,9 @@ final class IQ2_XXSKernels extends TypeKernels {
                 FloatVector db = FloatVector.broadcast(F8, d * (0.5f + (w >>> 28)) * 0.25f);
                 int o = dstOff + 256 * b + 32 * sub;
                 for (int l = 0; l < 4; l++) {
-                    int s7 = w >>> 7 * l & 127, signs = s7 | (Integer.bitCount(s7) & 1) << 7;
+                    int signs = w >>> 7 * l & 127;
                     FloatVector g = FloatVector.fromArray(F8, IQ2XXS, 8 * ((int) (q >>> 8 * l) & 0xFF));
-                    IntVector sb = IntVector.fromArray(I8, SIGN_BITS, 8 * signs);
+                    IntVector sb = IntVector.fromArray(I8, KSIGN_BITS, 8 * signs);
                     g.reinterpretAsInts().lanewise(VectorOperators.XOR, sb).reinterpretAsFloats().mul(db).intoArray(dst, o + 8 * l);
                 }
             }
@@ -74,9 +74,9 @@ final class IQ2_XXSKernels extends TypeKernels {
                 int xo = xOff + 256 * b + 32 * sub;
                 FloatVector s = FloatVector.zero(F8);
                 for (int l = 0; l < 4; l++) {
-                    int s7 = w >>> 7 * l & 127, signs = s7 | (Integer.bitCount(s7) & 1) << 7;
+                    int signs = w >>> 7 * l & 127;
                     FloatVector g = FloatVector.fromArray(F8, IQ2XXS, 8 * ((int) (q >>> 8 * l) & 0xFF));
-                    IntVector sb = IntVector.fromArray(I8, SIGN_BITS, 8 * signs);
+                    IntVector sb = IntVector.fromArray(I8, KSIGN_BITS, 8 * signs);
                     s = g.reinterpretAsInts().lanewise(VectorOperators.XOR, sb).reinterpretAsFloats()
                             .fma(FloatVector.fromArray(F8, x, xo + 8 * l), s);
                 }

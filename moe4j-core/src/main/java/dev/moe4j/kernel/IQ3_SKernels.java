@@ -8,8 +8,9 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-import static dev.moe4j.kernel.IqGrids.F4;
-import static dev.moe4j.kernel.IqGrids.I4;
+import static dev.moe4j.kernel.IqGrids.F8;
+import static dev.moe4j.kernel.IqGrids.HIGH_HALF;
+import static dev.moe4j.kernel.IqGrids.I8;
 import static dev.moe4j.kernel.IqGrids.IQ3S;
 import static dev.moe4j.kernel.IqGrids.SIGN_BITS;
 import static dev.moe4j.kernel.LittleEndian.INT;
@@ -38,7 +39,7 @@ final class IQ3_SKernels extends TypeKernels {
         int scale = u8(seg, block + 106 + sub / 2) >>> 4 * (sub % 2) & 0xF;
         float d = Float.float16ToFloat(seg.get(SHORT, block));
         float db = d * (1 + 2 * scale);
-        return db * IQ3S[4 * index + k % 4] * IqGrids.sign(signs, k);
+        return db * IQ3S[4 + 4 * index + k % 4] * IqGrids.sign(signs, k);
     }
 
     private static int u8(MemorySegment seg, long at) {
@@ -47,7 +48,7 @@ final class IQ3_SKernels extends TypeKernels {
 
     @Override
     protected void dequantizeBlocks(MemorySegment seg, long off, float[] dst, int dstOff, int n) {
-        if (!IqGrids.VECTORS_OF_4) { referenceDequantize(seg, off, dst, dstOff, n); return; }
+        if (!IqGrids.VECTORS_OF_8) { referenceDequantize(seg, off, dst, dstOff, n); return; }
         for (int b = 0; b < n / 256; b++) {
             long blk = off + 110L * b;
             float d = Float.float16ToFloat(seg.get(SHORT, blk));
@@ -56,26 +57,25 @@ final class IQ3_SKernels extends TypeKernels {
             for (int sub = 0; sub < 8; sub++) {
                 long q = seg.get(LONG, blk + 2 + 8 * sub);
                 int qh = (int) (qhs >>> 8 * sub), signs = seg.get(INT, blk + 74 + 4 * sub);
-                FloatVector db = FloatVector.broadcast(F4, d * (1 + 2 * (scales >>> 4 * sub & 0xF)));
+                FloatVector db = FloatVector.broadcast(F8, d * (1 + 2 * (scales >>> 4 * sub & 0xF)));
                 int o = dstOff + 256 * b + 32 * sub;
                 for (int l = 0; l < 4; l++) {
-                    int q2 = (int) (q >>> 16 * l), sg = 8 * (signs >>> 8 * l & 0xFF);
-                    FloatVector lo = FloatVector.fromArray(F4, IQ3S, 4 * ((q2 & 0xFF) | (qh >>> 2 * l & 1) << 8));
-                    FloatVector hi = FloatVector.fromArray(F4, IQ3S, 4 * ((q2 >>> 8 & 0xFF) | (qh >>> 2 * l + 1 & 1) << 8));
-                    lo.reinterpretAsInts().lanewise(VectorOperators.XOR, IntVector.fromArray(I4, SIGN_BITS, sg))
+                    int q2 = (int) (q >>> 16 * l), h = qh >>> 2 * l;
+                    // Entries of lanes 0-3 and 4-7, each 8 bits of q2 and a 9th from qh: see IqGrids.IQ3S's padding.
+                    FloatVector g = FloatVector.fromArray(F8, IQ3S, 4 + 4 * ((q2 & 0xFF) | (h & 1) << 8))
+                            .blend(FloatVector.fromArray(F8, IQ3S, 4 * ((q2 >>> 8 & 0xFF) | (h & 2) << 7)), HIGH_HALF);
+                    g.reinterpretAsInts().lanewise(VectorOperators.XOR, IntVector.fromArray(I8, SIGN_BITS, 8 * (signs >>> 8 * l & 0xFF)))
                             .reinterpretAsFloats().mul(db).intoArray(dst, o + 8 * l);
-                    hi.reinterpretAsInts().lanewise(VectorOperators.XOR, IntVector.fromArray(I4, SIGN_BITS, sg + 4))
-                            .reinterpretAsFloats().mul(db).intoArray(dst, o + 8 * l + 4);
                 }
             }
         }
     }
 
-    /** Per sub-block Σ (±grid)·x over its 8 four-value halves, times the sub-block's scale once. */
+    /** Per sub-block Σ (±grid)·x over its 4 groups, times the sub-block's scale once. */
     @Override
     protected float dotBlocks(MemorySegment seg, long off, float[] x, int xOff, int n) {
-        if (!IqGrids.VECTORS_OF_4) return referenceDot(seg, off, x, xOff, n);
-        FloatVector acc = FloatVector.zero(F4);
+        if (!IqGrids.VECTORS_OF_8) return referenceDot(seg, off, x, xOff, n);
+        FloatVector acc = FloatVector.zero(F8);
         for (int b = 0; b < n / 256; b++) {
             long blk = off + 110L * b;
             float d = Float.float16ToFloat(seg.get(SHORT, blk));
@@ -84,17 +84,15 @@ final class IQ3_SKernels extends TypeKernels {
             for (int sub = 0; sub < 8; sub++) {
                 long q = seg.get(LONG, blk + 2 + 8 * sub);
                 int qh = (int) (qhs >>> 8 * sub), signs = seg.get(INT, blk + 74 + 4 * sub), xo = xOff + 256 * b + 32 * sub;
-                FloatVector s = FloatVector.zero(F4), t = FloatVector.zero(F4);
+                FloatVector s = FloatVector.zero(F8);
                 for (int l = 0; l < 4; l++) {
-                    int q2 = (int) (q >>> 16 * l), sg = 8 * (signs >>> 8 * l & 0xFF);
-                    FloatVector lo = FloatVector.fromArray(F4, IQ3S, 4 * ((q2 & 0xFF) | (qh >>> 2 * l & 1) << 8));
-                    FloatVector hi = FloatVector.fromArray(F4, IQ3S, 4 * ((q2 >>> 8 & 0xFF) | (qh >>> 2 * l + 1 & 1) << 8));
-                    s = lo.reinterpretAsInts().lanewise(VectorOperators.XOR, IntVector.fromArray(I4, SIGN_BITS, sg))
-                            .reinterpretAsFloats().fma(FloatVector.fromArray(F4, x, xo + 8 * l), s);
-                    t = hi.reinterpretAsInts().lanewise(VectorOperators.XOR, IntVector.fromArray(I4, SIGN_BITS, sg + 4))
-                            .reinterpretAsFloats().fma(FloatVector.fromArray(F4, x, xo + 8 * l + 4), t);
+                    int q2 = (int) (q >>> 16 * l), h = qh >>> 2 * l;
+                    FloatVector g = FloatVector.fromArray(F8, IQ3S, 4 + 4 * ((q2 & 0xFF) | (h & 1) << 8))
+                            .blend(FloatVector.fromArray(F8, IQ3S, 4 * ((q2 >>> 8 & 0xFF) | (h & 2) << 7)), HIGH_HALF);
+                    s = g.reinterpretAsInts().lanewise(VectorOperators.XOR, IntVector.fromArray(I8, SIGN_BITS, 8 * (signs >>> 8 * l & 0xFF)))
+                            .reinterpretAsFloats().fma(FloatVector.fromArray(F8, x, xo + 8 * l), s);
                 }
-                acc = s.add(t).fma(FloatVector.broadcast(F4, d * (1 + 2 * (scales >>> 4 * sub & 0xF))), acc);
+                acc = s.fma(FloatVector.broadcast(F8, d * (1 + 2 * (scales >>> 4 * sub & 0xF))), acc);
             }
         }
         return acc.reduceLanes(VectorOperators.ADD);

@@ -8,10 +8,11 @@ import jdk.incubator.vector.VectorOperators;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-import static dev.moe4j.kernel.IqGrids.F4;
-import static dev.moe4j.kernel.IqGrids.I4;
+import static dev.moe4j.kernel.IqGrids.F8;
+import static dev.moe4j.kernel.IqGrids.HIGH_HALF;
+import static dev.moe4j.kernel.IqGrids.I8;
 import static dev.moe4j.kernel.IqGrids.IQ3XXS;
-import static dev.moe4j.kernel.IqGrids.SIGN_BITS;
+import static dev.moe4j.kernel.IqGrids.KSIGN_BITS;
 import static dev.moe4j.kernel.LittleEndian.INT;
 import static dev.moe4j.kernel.LittleEndian.LONG;
 import static dev.moe4j.kernel.LittleEndian.SHORT;
@@ -35,57 +36,52 @@ final class IQ3_XXSKernels extends TypeKernels {
         int w = seg.get(INT, block + 66 + 4 * sub);
         float d = Float.float16ToFloat(seg.get(SHORT, block));
         float db = d * (0.5f + (w >>> 28)) * 0.5f;
-        return db * IQ3XXS[4 * index + k % 4] * IqGrids.sign(IqGrids.ksigns(w >>> 7 * group & 127), k);
+        return db * IQ3XXS[4 + 4 * index + k % 4] * IqGrids.sign(IqGrids.ksigns(w >>> 7 * group & 127), k);
     }
 
     @Override
     protected void dequantizeBlocks(MemorySegment seg, long off, float[] dst, int dstOff, int n) {
-        if (!IqGrids.VECTORS_OF_4) { referenceDequantize(seg, off, dst, dstOff, n); return; }
+        if (!IqGrids.VECTORS_OF_8) { referenceDequantize(seg, off, dst, dstOff, n); return; }
         for (int b = 0; b < n / 256; b++) {
             long blk = off + 98L * b;
             float d = Float.float16ToFloat(seg.get(SHORT, blk));
             for (int sub = 0; sub < 8; sub++) {
                 long q = seg.get(LONG, blk + 2 + 8 * sub);
                 int w = seg.get(INT, blk + 66 + 4 * sub);
-                FloatVector db = FloatVector.broadcast(F4, d * (0.5f + (w >>> 28)) * 0.5f);
+                FloatVector db = FloatVector.broadcast(F8, d * (0.5f + (w >>> 28)) * 0.5f);
                 int o = dstOff + 256 * b + 32 * sub;
                 for (int l = 0; l < 4; l++) {
-                    int s7 = w >>> 7 * l & 127, signs = s7 | (Integer.bitCount(s7) & 1) << 7;
                     int q2 = (int) (q >>> 16 * l);
-                    FloatVector lo = FloatVector.fromArray(F4, IQ3XXS, 4 * (q2 & 0xFF));
-                    FloatVector hi = FloatVector.fromArray(F4, IQ3XXS, 4 * (q2 >>> 8 & 0xFF));
-                    lo.reinterpretAsInts().lanewise(VectorOperators.XOR, IntVector.fromArray(I4, SIGN_BITS, 8 * signs))
+                    // Entries q2 & 0xFF (lanes 0-3) and q2 >>> 8 & 0xFF (lanes 4-7): see IqGrids.IQ3XXS's padding.
+                    FloatVector g = FloatVector.fromArray(F8, IQ3XXS, 4 + 4 * (q2 & 0xFF))
+                            .blend(FloatVector.fromArray(F8, IQ3XXS, 4 * (q2 >>> 8 & 0xFF)), HIGH_HALF);
+                    g.reinterpretAsInts().lanewise(VectorOperators.XOR, IntVector.fromArray(I8, KSIGN_BITS, 8 * (w >>> 7 * l & 127)))
                             .reinterpretAsFloats().mul(db).intoArray(dst, o + 8 * l);
-                    hi.reinterpretAsInts().lanewise(VectorOperators.XOR, IntVector.fromArray(I4, SIGN_BITS, 8 * signs + 4))
-                            .reinterpretAsFloats().mul(db).intoArray(dst, o + 8 * l + 4);
                 }
             }
         }
     }
 
-    /** Per sub-block Σ (±grid)·x over its 8 four-value halves, times the sub-block's scale once. */
+    /** Per sub-block Σ (±grid)·x over its 4 groups, times the sub-block's scale once. */
     @Override
     protected float dotBlocks(MemorySegment seg, long off, float[] x, int xOff, int n) {
-        if (!IqGrids.VECTORS_OF_4) return referenceDot(seg, off, x, xOff, n);
-        FloatVector acc = FloatVector.zero(F4);
+        if (!IqGrids.VECTORS_OF_8) return referenceDot(seg, off, x, xOff, n);
+        FloatVector acc = FloatVector.zero(F8);
         for (int b = 0; b < n / 256; b++) {
             long blk = off + 98L * b;
             float d = Float.float16ToFloat(seg.get(SHORT, blk)) * 0.5f;
             for (int sub = 0; sub < 8; sub++) {
                 long q = seg.get(LONG, blk + 2 + 8 * sub);
                 int w = seg.get(INT, blk + 66 + 4 * sub), xo = xOff + 256 * b + 32 * sub;
-                FloatVector s = FloatVector.zero(F4), t = FloatVector.zero(F4);
+                FloatVector s = FloatVector.zero(F8);
                 for (int l = 0; l < 4; l++) {
-                    int s7 = w >>> 7 * l & 127, signs = s7 | (Integer.bitCount(s7) & 1) << 7;
                     int q2 = (int) (q >>> 16 * l);
-                    FloatVector lo = FloatVector.fromArray(F4, IQ3XXS, 4 * (q2 & 0xFF));
-                    FloatVector hi = FloatVector.fromArray(F4, IQ3XXS, 4 * (q2 >>> 8 & 0xFF));
-                    s = lo.reinterpretAsInts().lanewise(VectorOperators.XOR, IntVector.fromArray(I4, SIGN_BITS, 8 * signs))
-                            .reinterpretAsFloats().fma(FloatVector.fromArray(F4, x, xo + 8 * l), s);
-                    t = hi.reinterpretAsInts().lanewise(VectorOperators.XOR, IntVector.fromArray(I4, SIGN_BITS, 8 * signs + 4))
-                            .reinterpretAsFloats().fma(FloatVector.fromArray(F4, x, xo + 8 * l + 4), t);
+                    FloatVector g = FloatVector.fromArray(F8, IQ3XXS, 4 + 4 * (q2 & 0xFF))
+                            .blend(FloatVector.fromArray(F8, IQ3XXS, 4 * (q2 >>> 8 & 0xFF)), HIGH_HALF);
+                    s = g.reinterpretAsInts().lanewise(VectorOperators.XOR, IntVector.fromArray(I8, KSIGN_BITS, 8 * (w >>> 7 * l & 127)))
+                            .reinterpretAsFloats().fma(FloatVector.fromArray(F8, x, xo + 8 * l), s);
                 }
-                acc = s.add(t).fma(FloatVector.broadcast(F4, d * (0.5f + (w >>> 28))), acc);
+                acc = s.fma(FloatVector.broadcast(F8, d * (0.5f + (w >>> 28))), acc);
             }
         }
         return acc.reduceLanes(VectorOperators.ADD);

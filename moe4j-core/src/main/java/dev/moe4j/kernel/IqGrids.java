@@ -2,6 +2,7 @@ package dev.moe4j.kernel;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.io.BufferedReader;
@@ -25,18 +26,22 @@ import java.util.Map;
  * what ggml-common.h's {@code ksigns_iq2xs} table spells out.
  */
 final class IqGrids {
-    /** The kernels' vector shapes: a group of 8 values is one vector of {@link #F8}, of 4 one of {@link #F4}. */
-    static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256, F4 = FloatVector.SPECIES_128;
-    static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256, I4 = IntVector.SPECIES_128;
+    /** The kernels' vector shape: a group of 8 values is one vector of {@link #F8} (its sign bits one of {@link #I8}). */
+    static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
+    static final VectorSpecies<Integer> I8 = IntVector.SPECIES_256;
     /** Whether the machine's vectors hold 8 floats (else the 8-lane kernels would be emulated: the scalar loops run). */
     static final boolean VECTORS_OF_8 = Species.L >= 8;
-    /** Whether they hold 4 (the IQ3 kernels' groups). */
-    static final boolean VECTORS_OF_4 = Species.L >= 4;
 
     /** Grids of 8 values per entry (unsigned magnitudes 8, 25, 43). */
     static final float[] IQ2XXS, IQ2XS, IQ2S;
-    /** Grids of 4 values per entry (IQ3_XXS: 4..62 in steps of 8, IQ3_S: odd 1..15). */
+    /**
+     * Grids of 4 values per entry (IQ3_XXS: 4..62 in steps of 8, IQ3_S: odd 1..15), entry e at {@code 4 + 4e}:
+     * 4 floats of padding at each end let an 8-float load end at any entry (lanes 4-7 = entry e from
+     * {@code 4e}) or start at it (lanes 0-3 from {@code 4 + 4e}), so two entries are one load each and a blend.
+     */
     static final float[] IQ3XXS, IQ3S;
+    /** Lanes 4-7 of an {@link #F8} vector: where a group's second 4-value entry goes. */
+    static final VectorMask<Float> HIGH_HALF = VectorMask.fromLong(F8, 0xF0);
     /** IQ1_S and IQ1_M's grid of 8 values per entry, each -1, 0 or 1. */
     static final float[] IQ1S;
 
@@ -45,17 +50,20 @@ final class IqGrids {
      * else 0; XOR-ing a group's floats with the 8 words at {@code 8 * s} negates the values the byte marks.
      */
     static final int[] SIGN_BITS = new int[256 * 8];
+    /** As {@link #SIGN_BITS} for a 7-bit sign index, whose 8th sign is its parity: the words of {@code ksigns(s)}. */
+    static final int[] KSIGN_BITS = new int[128 * 8];
 
     static {
         Map<String, float[]> grids = read("iq-grids.txt");
         IQ2XXS = grid(grids, "iq2xxs_grid", 256, 8);
         IQ2XS = grid(grids, "iq2xs_grid", 512, 8);
         IQ2S = grid(grids, "iq2s_grid", 1024, 8);
-        IQ3XXS = grid(grids, "iq3xxs_grid", 256, 4);
-        IQ3S = grid(grids, "iq3s_grid", 512, 4);
+        IQ3XXS = padded(grid(grids, "iq3xxs_grid", 256, 4));
+        IQ3S = padded(grid(grids, "iq3s_grid", 512, 4));
         IQ1S = grid(grids, "iq1s_grid", 2048, 8);
         for (int s = 0; s < 256; s++)
             for (int k = 0; k < 8; k++) SIGN_BITS[8 * s + k] = (s >>> k & 1) << 31;
+        for (int s = 0; s < 128; s++) System.arraycopy(SIGN_BITS, 8 * ksigns(s), KSIGN_BITS, 8 * s, 8);
     }
 
     private IqGrids() {}
@@ -68,6 +76,12 @@ final class IqGrids {
     /** ±1: -1 when bit {@code k} of {@code signByte} is set. */
     static float sign(int signByte, int k) {
         return (signByte >>> k & 1) == 0 ? 1f : -1f;
+    }
+
+    private static float[] padded(float[] grid) {
+        float[] out = new float[grid.length + 8];
+        System.arraycopy(grid, 0, out, 4, grid.length);
+        return out;
     }
 
     private static float[] grid(Map<String, float[]> grids, String name, int entries, int width) {
