@@ -60,7 +60,10 @@ final class IQ2_XXSKernels extends TypeKernels {
         }
     }
 
-    /** Per sub-block Σ (±grid)·x over its 4 groups, times the sub-block's scale once. */
+    /**
+     * Per sub-block Σ (±grid)·x over its 4 groups, times the sub-block's scale once. The groups are written out
+     * in two chains of two (the loop over them, as in dequantizeBlocks, took ~20 % more CPU time).
+     */
     @Override
     protected float dotBlocks(MemorySegment seg, long off, float[] x, int xOff, int n) {
         if (!IqGrids.VECTORS_OF_8) return referenceDot(seg, off, x, xOff, n);
@@ -72,14 +75,20 @@ final class IQ2_XXSKernels extends TypeKernels {
                 long q = seg.get(LONG, blk + 2 + 8 * sub);
                 int w = (int) (q >>> 32);
                 int xo = xOff + 256 * b + 32 * sub;
-                FloatVector s = FloatVector.zero(F8);
-                for (int l = 0; l < 4; l++) {
-                    int signs = w >>> 7 * l & 127;
-                    FloatVector g = FloatVector.fromArray(F8, IQ2XXS, 8 * ((int) (q >>> 8 * l) & 0xFF));
-                    IntVector sb = IntVector.fromArray(I8, KSIGN_BITS, 8 * signs);
-                    s = g.reinterpretAsInts().lanewise(VectorOperators.XOR, sb).reinterpretAsFloats()
-                            .fma(FloatVector.fromArray(F8, x, xo + 8 * l), s);
-                }
+                int a = (int) q;
+                FloatVector s = FloatVector.fromArray(F8, IQ2XXS, 8 * (a & 0xFF)).reinterpretAsInts()
+                        .lanewise(VectorOperators.XOR, IntVector.fromArray(I8, KSIGN_BITS, 8 * (w & 127))).reinterpretAsFloats()
+                        .mul(FloatVector.fromArray(F8, x, xo));
+                FloatVector t = FloatVector.fromArray(F8, IQ2XXS, 8 * (a >>> 8 & 0xFF)).reinterpretAsInts()
+                        .lanewise(VectorOperators.XOR, IntVector.fromArray(I8, KSIGN_BITS, 8 * (w >>> 7 & 127))).reinterpretAsFloats()
+                        .mul(FloatVector.fromArray(F8, x, xo + 8));
+                s = FloatVector.fromArray(F8, IQ2XXS, 8 * (a >>> 16 & 0xFF)).reinterpretAsInts()
+                        .lanewise(VectorOperators.XOR, IntVector.fromArray(I8, KSIGN_BITS, 8 * (w >>> 14 & 127))).reinterpretAsFloats()
+                        .fma(FloatVector.fromArray(F8, x, xo + 16), s);
+                t = FloatVector.fromArray(F8, IQ2XXS, 8 * (a >>> 24)).reinterpretAsInts()
+                        .lanewise(VectorOperators.XOR, IntVector.fromArray(I8, KSIGN_BITS, 8 * (w >>> 21 & 127))).reinterpretAsFloats()
+                        .fma(FloatVector.fromArray(F8, x, xo + 24), t);
+                s = s.add(t);
                 acc = s.fma(FloatVector.broadcast(F8, d * (0.5f + (w >>> 28)) * 0.25f), acc);
             }
         }
