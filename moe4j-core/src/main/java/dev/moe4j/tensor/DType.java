@@ -25,6 +25,16 @@ public enum DType {
     IQ4_NL(20, 32, 18),
     IQ4_XS(23, 256, 136),
     BF16(30, 1, 2),
+    // I-quants, the low-bit types of imatrix-quantised models (block_iq* in ggml-common.h): 256-value
+    // super-blocks whose stored indices pick groups of 8 (IQ1, IQ2) or 4 (IQ3) values from fixed grids
+    // (kernel.IqGrids), with sign bits and per-16/32 sub-block scales; the layouts are in each kernel class.
+    IQ2_XXS(16, 256, 66),
+    IQ2_XS(17, 256, 74),
+    IQ3_XXS(18, 256, 98),
+    IQ1_S(19, 256, 50),
+    IQ3_S(21, 256, 110),
+    IQ2_S(22, 256, 82),
+    IQ1_M(29, 256, 56),
     // Integer and double types appear in safetensors files (token ids, reference outputs), not as weights.
     I32(26, 1, 4),
     I64(27, 1, 8),

@@ -71,7 +71,7 @@ class ModelFileValidationTest {
     void aWeightOfAnIntegerTypeIsRefused() throws Exception {
         String q = "model.layers.0.self_attn.q_proj.weight";
         Path m = olmoe("i32", s -> s.name().equals(q) ? new Stored(q, DType.I32, s.shape(), s.bytes()) : s);
-        refused(m, m + ": tensor '" + q + "' is I32; a weight must be one of [F32, F16, Q4_0, Q8_0, Q4_K, Q6_K, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q5_K, IQ4_NL, IQ4_XS, BF16, MXFP4, F8_E4M3]");
+        refused(m, m + ": tensor '" + q + "' is I32; a weight must be one of [F32, F16, Q4_0, Q8_0, Q4_K, Q6_K, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q5_K, IQ4_NL, IQ4_XS, BF16, IQ2_XXS, IQ2_XS, IQ3_XXS, IQ1_S, IQ3_S, IQ2_S, IQ1_M, MXFP4, F8_E4M3]");
     }
 
     @Test
