@@ -60,6 +60,8 @@ public final class JinjaChatTemplate implements ChatRenderer {
         resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
+                // Values are data, as in jinja2: without this Jinjava renders a message's "{{ ... }}" as template code
+                .withNestedInterpretationEnabled(false)
                 .withLstripBlocks(false)   // jinja2's lstrip_blocks is applied by SourceRewrites
                 .withElResolver(resolver)
                 .withInterperterFactory(new PythonStrInterpreter.Factory())

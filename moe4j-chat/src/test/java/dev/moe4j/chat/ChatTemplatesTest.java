@@ -90,4 +90,13 @@ class ChatTemplatesTest {
         ChatTemplateException e = assertThrows(ChatTemplateException.class, () -> t.render(HI));
         assertEquals("chat template error (line 1): System message required", e.getMessage());
     }
+
+    /** A message is data, as in jinja2: "{{ ... }}" in it is text, never run as template code (Jinjava would by default). */
+    @Test
+    void templateSyntaxInsideMessagesIsText() {
+        JinjaChatTemplate t = new JinjaChatTemplate("{% for m in messages %}[{{ m.content }}]{% endfor %}", "", "", Clock.systemUTC());
+        String text = "Explain {{ user.name }} and {{ range(3) | join(',') }} {% if x %}in Vue{% endif %}";
+        ChatRequest r = new ChatRequest(List.of(Map.of("role", "user", "content", text)), List.of(), List.of(), true, false, Map.of());
+        assertEquals("[" + text + "]", t.render(r));
+    }
 }

@@ -24,6 +24,9 @@ final class RequestFields {
             "safety_identifier", "parallel_tool_calls");
     /** Tool calling, with the chat template (functions/function_call: the deprecated forms). */
     private static final Set<String> TOOLS = Set.of("tools", "tool_choice", "functions", "function_call");
+    /** Chat template inputs, as vLLM takes them (ChatFields reads and checks them). */
+    private static final Set<String> TEMPLATE = Set.of("chat_template_kwargs", "add_generation_prompt",
+            "continue_final_message", "documents");
 
     private RequestFields() {}
 
@@ -40,7 +43,7 @@ final class RequestFields {
     private static void check(JsonNode body, Set<String> implemented, boolean chat) {
         for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
             String f = it.next();
-            if (implemented.contains(f) || HARMLESS.contains(f) || (chat && TOOLS.contains(f))) continue;
+            if (implemented.contains(f) || HARMLESS.contains(f) || (chat && (TOOLS.contains(f) || TEMPLATE.contains(f)))) continue;
             JsonNode v = body.get(f);
             if (neutral(f, v, body)) continue;
             throw ApiException.badRequest(f, switch (f) {

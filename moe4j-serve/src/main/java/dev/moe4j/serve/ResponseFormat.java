@@ -3,7 +3,6 @@ package dev.moe4j.serve;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.moe4j.constrain.Grammar;
 import dev.moe4j.constrain.JsonSchemaGrammar;
-import dev.moe4j.constrain.SchemaException;
 
 import java.util.Iterator;
 import java.util.Set;
@@ -55,7 +54,7 @@ record ResponseFormat(String type, Grammar grammar) {
         if (!schema.isObject() && !schema.isBoolean()) throw ApiException.badRequest(SCHEMA_PARAM, "'" + SCHEMA_PARAM + "' must be an object");
         try {
             return new ResponseFormat("json_schema", JsonSchemaGrammar.schema(dev.moe4j.util.Json.parse(Json.write(schema))));
-        } catch (SchemaException e) {
+        } catch (IllegalArgumentException e) {   // a SchemaException, or nesting deeper than core's JSON reader takes
             throw ApiException.badRequest(SCHEMA_PARAM, "'" + SCHEMA_PARAM + "' cannot be enforced: " + e.getMessage());
         }
     }

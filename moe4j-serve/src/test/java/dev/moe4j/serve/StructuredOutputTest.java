@@ -104,7 +104,10 @@ class StructuredOutputTest {
                 {"{\"type\":\"json_schema\",\"json_schema\":{\"schema\":{}}}", "name"},
                 {"{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{},\"extra\":1}}", "extra"},
                 {"{\"type\":\"yaml\"}", "response_format.type"},
-                {"\"json\"", "response_format"}};
+                {"\"json\"", "response_format"},
+                // nested deeper than the JSON reader of the schema compiler takes: a 400, not a 500
+                {"{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":" + "{\"items\":".repeat(200) + "{}"
+                        + "}".repeat(200) + "}}", "nesting"}};
         for (String[] c : cases) {
             ErrorsTest.Reply r = post("/chat/completions", chat(",\"response_format\":" + c[0]));
             assertEquals(400, r.status(), c[0] + " → " + r.body());

@@ -215,6 +215,11 @@ class ToolCallingTest {
             assertEquals(400, r.statusCode(), r.body());
             assertEquals(c[1], Json.MAPPER.readTree(r.body()).path("error").path("param").asText(), r.body());
         }
+        // the template fields, well formed, are taken (the request field audit once refused them as unknown)
+        var taken = http.send(post(url, "{\"model\":\"tools-tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+                + "\"chat_template_kwargs\":{\"enable_thinking\":false},\"add_generation_prompt\":true,\"documents\":[],\"max_tokens\":2}"),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, taken.statusCode(), taken.body());
         // the template's own raise_exception: a 400 whose message quotes it
         var refused = http.send(post(url, "{\"model\":\"tools-tiny\",\"messages\":[{\"role\":\"user\",\"content\":\"Please refuse.\"}]}"),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
