@@ -68,7 +68,8 @@ record GenerationRequest(String model, String prompt, ChatFields chat, Integer m
         throw ApiException.badRequest("stop", "'stop' must be a string or an array of at most 4 strings");
     }
 
-    private static Integer optInt(JsonNode body, String field) {
+    /** An optional integer field; 400 naming it when it is not an int. Shared with {@link SamplingFields}. */
+    static Integer optInt(JsonNode body, String field) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) return null;
         if (!v.isIntegralNumber()) throw ApiException.badRequest(field, "'" + field + "' must be an integer, got " + v);
@@ -76,7 +77,8 @@ record GenerationRequest(String model, String prompt, ChatFields chat, Integer m
         return v.asInt();
     }
 
-    private static float optFloat(JsonNode body, String field, float dflt) {
+    /** An optional number field ({@code dflt} when absent or null); 400 naming it when it is not a number. */
+    static float optFloat(JsonNode body, String field, float dflt) {
         JsonNode v = body.get(field);
         if (v == null || v.isNull()) return dflt;
         if (!v.isNumber()) throw ApiException.badRequest(field, "'" + field + "' must be a number");

@@ -21,17 +21,17 @@ record SamplingFields(int n, float presencePenalty, float frequencyPenalty, Map<
     static final int MAX_N = 128;
 
     static SamplingFields read(JsonNode body, boolean chat) {
-        Integer n = optInt(body, "n");
+        Integer n = GenerationRequest.optInt(body, "n");
         if (n != null && (n < 1 || n > MAX_N)) throw ApiException.badRequest("n", "'n' must be in [1, " + MAX_N + "], got " + n);
-        float presence = optFloat(body, "presence_penalty", 0f), frequency = optFloat(body, "frequency_penalty", 0f);
+        float presence = GenerationRequest.optFloat(body, "presence_penalty", 0f), frequency = GenerationRequest.optFloat(body, "frequency_penalty", 0f);
         if (!(presence >= -2 && presence <= 2)) throw ApiException.badRequest("presence_penalty", "'presence_penalty' must be in [-2, 2]");
         if (!(frequency >= -2 && frequency <= 2)) throw ApiException.badRequest("frequency_penalty", "'frequency_penalty' must be in [-2, 2]");
         int top = chat ? chatLogprobs(body) : completionLogprobs(body);
-        int topK = optInt(body, "top_k") == null ? 0 : optInt(body, "top_k");
+        int topK = GenerationRequest.optInt(body, "top_k") == null ? 0 : GenerationRequest.optInt(body, "top_k");
         if (topK < 0) throw ApiException.badRequest("top_k", "'top_k' must be >= 0 (0 = off)");
-        float minP = optFloat(body, "min_p", 0f);
+        float minP = GenerationRequest.optFloat(body, "min_p", 0f);
         if (!(minP >= 0 && minP < 1)) throw ApiException.badRequest("min_p", "'min_p' must be in [0, 1)");
-        float repetition = optFloat(body, "repetition_penalty", 1f);
+        float repetition = GenerationRequest.optFloat(body, "repetition_penalty", 1f);
         if (!(repetition > 0 && repetition <= 10)) throw ApiException.badRequest("repetition_penalty", "'repetition_penalty' must be in (0, 10] (1 = off)");
         return new SamplingFields(n == null ? 1 : n, presence, frequency, logitBias(body.get("logit_bias")), top,
                 ResponseFormat.read(body.get("response_format")), topK, minP, repetition);
@@ -42,7 +42,7 @@ record SamplingFields(int n, float presencePenalty, float frequencyPenalty, Map<
         JsonNode lp = body.get("logprobs");
         if (lp != null && !lp.isNull() && !lp.isBoolean()) throw ApiException.badRequest("logprobs", "'logprobs' must be true or false");
         boolean on = lp != null && lp.asBoolean();
-        Integer top = optInt(body, "top_logprobs");
+        Integer top = GenerationRequest.optInt(body, "top_logprobs");
         if (top != null && (top < 0 || top > 20)) throw ApiException.badRequest("top_logprobs", "'top_logprobs' must be in [0, 20]");
         if (top != null && !on) throw ApiException.badRequest("top_logprobs", "'top_logprobs' needs 'logprobs': true");
         return on ? (top == null ? 0 : top) : -1;
@@ -50,7 +50,7 @@ record SamplingFields(int n, float presencePenalty, float frequencyPenalty, Map<
 
     /** Completions: {@code logprobs} is the number of most likely tokens to list, 0–5 (0: the chosen token's only). */
     private static int completionLogprobs(JsonNode body) {
-        Integer lp = optInt(body, "logprobs");
+        Integer lp = GenerationRequest.optInt(body, "logprobs");
         if (lp != null && (lp < 0 || lp > 5)) throw ApiException.badRequest("logprobs", "'logprobs' must be in [0, 5]");
         return lp == null ? -1 : lp;
     }
@@ -82,20 +82,5 @@ record SamplingFields(int n, float presencePenalty, float frequencyPenalty, Map<
         for (int id : logitBias.keySet()) {
             if (id >= vocab) throw ApiException.badRequest("logit_bias", "'logit_bias' token " + id + " is out of range for a vocabulary of " + vocab);
         }
-    }
-
-    private static Integer optInt(JsonNode body, String field) {
-        JsonNode v = body.get(field);
-        if (v == null || v.isNull()) return null;
-        if (!v.isIntegralNumber()) throw ApiException.badRequest(field, "'" + field + "' must be an integer, got " + v);
-        if (!v.canConvertToInt()) throw ApiException.badRequest(field, "'" + field + "' is out of range: " + v);
-        return v.asInt();
-    }
-
-    private static float optFloat(JsonNode body, String field, float dflt) {
-        JsonNode v = body.get(field);
-        if (v == null || v.isNull()) return dflt;
-        if (!v.isNumber()) throw ApiException.badRequest(field, "'" + field + "' must be a number");
-        return v.floatValue();
     }
 }
